@@ -1,0 +1,214 @@
+//! Validated, typed configuration.
+//!
+//! Owns: turning the raw [`Args`] into a [`Config`] with parsed durations and signals and
+//! defaults applied, or a [`ConfigError`] (exit status 125) that names the option and shows
+//! an accepted form. Never: touches the file system, the environment or any process; this is
+//! a pure function of its input.
+
+use crate::cli::Args;
+use crate::duration::{DurationError, parse_duration};
+use crate::sentinel::PollSettings;
+use crate::signal::{SignalError, parse_signal};
+use crate::supervisor::StopPolicy;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// How long after SIGKILL guillotine waits for the last process to be reaped. Only a process
+/// in uninterruptible sleep (D state) outlives SIGKILL that long.
+const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// The polling interval when inotify is unavailable and nothing else is said: aktsk/guillotine's.
+const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A usage error: guillotine exits 125 with this message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no command given; usage: guillotine [OPTIONS] [--] COMMAND [ARGS]...")]
+    NoCommand,
+    #[error("--grace: {0}")]
+    Grace(DurationError),
+    #[error("--poll: {0}")]
+    Poll(DurationError),
+    #[error("--poll: the interval must be more than 0; use e.g. 500ms, 2s")]
+    ZeroPoll,
+    #[error(
+        "--interval (GUILLOTINE_INTERVAL): {0:?} is not a whole number of seconds above 0; use e.g. 1, 5"
+    )]
+    Interval(String),
+    #[error("--stop-signal: {0}")]
+    StopSignal(SignalError),
+}
+
+impl ConfigError {
+    pub const EXIT_CODE: u8 = 125;
+}
+
+/// Everything a supervision needs, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Program and arguments; never empty.
+    pub command: Vec<OsString>,
+    pub sentinels: Vec<PathBuf>,
+    pub poll: PollSettings,
+    pub stop: StopPolicy,
+}
+
+impl TryFrom<Args> for Config {
+    type Error = ConfigError;
+
+    fn try_from(args: Args) -> Result<Self, ConfigError> {
+        if args.command.is_empty() {
+            return Err(ConfigError::NoCommand);
+        }
+        let grace = parse_duration(&args.grace).map_err(ConfigError::Grace)?;
+        let stop_signal = parse_signal(&args.stop_signal).map_err(ConfigError::StopSignal)?;
+        let fallback_interval = match &args.interval {
+            None => DEFAULT_POLL_INTERVAL,
+            Some(text) => match text.parse::<u64>() {
+                Ok(seconds) if seconds > 0 => Duration::from_secs(seconds),
+                _ => return Err(ConfigError::Interval(text.clone())),
+            },
+        };
+        let poll = match &args.poll {
+            None => PollSettings {
+                forced: false,
+                interval: fallback_interval,
+            },
+            Some(text) => {
+                let interval = parse_duration(text).map_err(ConfigError::Poll)?;
+                if interval.is_zero() {
+                    return Err(ConfigError::ZeroPoll);
+                }
+                PollSettings {
+                    forced: true,
+                    interval,
+                }
+            }
+        };
+        Ok(Config {
+            command: args.command,
+            sentinels: args.watch,
+            poll,
+            stop: StopPolicy {
+                stop_signal,
+                grace,
+                kill_wait: KILL_WAIT,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use nix::sys::signal::Signal;
+
+    /// Parses as the binary does, with no GUILLOTINE_* variable in the way: clap reads the
+    /// environment, so these tests give every option on the command line instead.
+    fn config(argv: &[&str]) -> Result<Config, ConfigError> {
+        let args = Args::try_parse_from(std::iter::once("guillotine").chain(argv.iter().copied()))
+            .expect("clap accepts the arguments");
+        Config::try_from(args)
+    }
+
+    #[test]
+    fn defaults_are_term_and_ten_seconds() {
+        let config = config(&["--", "sleep", "1"]).unwrap();
+        assert_eq!(config.command, vec![OsString::from("sleep"), "1".into()]);
+        assert_eq!(config.stop.stop_signal, Signal::SIGTERM);
+        assert_eq!(config.stop.grace, Duration::from_secs(10));
+        assert_eq!(
+            config.poll,
+            PollSettings {
+                forced: false,
+                interval: Duration::from_secs(1)
+            }
+        );
+    }
+
+    #[test]
+    fn options_are_typed() {
+        let config = config(&[
+            "--watch",
+            "/a/done",
+            "-w",
+            "/b/done",
+            "--stop-signal",
+            "SIGINT",
+            "--grace",
+            "1m",
+            "--poll",
+            "250ms",
+            "envoy",
+            "-c",
+            "x.yaml",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.sentinels,
+            vec![PathBuf::from("/a/done"), "/b/done".into()]
+        );
+        assert_eq!(config.stop.stop_signal, Signal::SIGINT);
+        assert_eq!(config.stop.grace, Duration::from_secs(60));
+        assert_eq!(
+            config.poll,
+            PollSettings {
+                forced: true,
+                interval: Duration::from_millis(250)
+            }
+        );
+        assert_eq!(
+            config.command,
+            vec![OsString::from("envoy"), "-c".into(), "x.yaml".into()]
+        );
+    }
+
+    #[test]
+    fn legacy_interval_sets_the_fallback_without_forcing_polling() {
+        let config = config(&["--interval", "5", "true"]).unwrap();
+        assert_eq!(
+            config.poll,
+            PollSettings {
+                forced: false,
+                interval: Duration::from_secs(5)
+            }
+        );
+        let forced = super::tests::config(&["--interval", "5", "--poll", "2s", "true"]).unwrap();
+        assert_eq!(forced.poll.interval, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn bad_values_name_the_option_and_a_valid_form() {
+        let cases: [(&[&str], &str); 6] = [
+            (
+                &[],
+                "no command given; usage: guillotine [OPTIONS] [--] COMMAND [ARGS]...",
+            ),
+            (
+                &["--grace", "14x", "true"],
+                r#"--grace: "14x" is not a duration; use e.g. 90s, 15m, 14d (units: ms, s, m, h, d)"#,
+            ),
+            (
+                &["--stop-signal", "NOPE", "true"],
+                r#"--stop-signal: "NOPE" is not a signal; use a name or number such as TERM, SIGINT, 9"#,
+            ),
+            (
+                &["--poll", "0", "true"],
+                "--poll: the interval must be more than 0; use e.g. 500ms, 2s",
+            ),
+            (
+                &["--interval", "1.5", "true"],
+                r#"--interval (GUILLOTINE_INTERVAL): "1.5" is not a whole number of seconds above 0; use e.g. 1, 5"#,
+            ),
+            (
+                &["--interval", "0", "true"],
+                r#"--interval (GUILLOTINE_INTERVAL): "0" is not a whole number of seconds above 0; use e.g. 1, 5"#,
+            ),
+        ];
+        for (argv, message) in cases {
+            assert_eq!(config(argv).unwrap_err().to_string(), message, "{argv:?}");
+        }
+    }
+}

@@ -1,0 +1,72 @@
+//! Signal registration: every signal guillotine listens to is registered here, once, at
+//! start, before the child exists.
+//!
+//! Owns: the list of forwarded signals and the handler that turns a delivery into a wake-up
+//! of the event loop (signal-hook's self-pipe: the handler only writes one byte).
+//! Never: does work in a signal handler, or decides what a signal means.
+
+use futures_util::StreamExt;
+use nix::sys::signal::Signal;
+use signal_hook_tokio::Signals;
+use std::io;
+
+/// Signals guillotine passes on to the child's process group. CHLD is ours (the reaper's
+/// wake-up); KILL and STOP cannot be caught; the synchronous faults (SEGV, BUS, ILL, FPE)
+/// are about guillotine itself.
+pub const FORWARDED: [Signal; 10] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGCONT,
+    Signal::SIGWINCH,
+    Signal::SIGPWR,
+];
+
+/// A signal delivered to guillotine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// SIGCHLD: some child changed state; time to reap.
+    ChildChanged,
+    /// A signal to forward.
+    Forward(Signal),
+}
+
+/// The stream of signals delivered to guillotine.
+pub struct SignalListener {
+    signals: Signals,
+}
+
+impl SignalListener {
+    /// Installs handlers for CHLD and every forwarded signal. Must run inside the tokio
+    /// runtime, before the child is spawned, so that no SIGCHLD can be missed. Handlers also
+    /// matter for PID 1, where the kernel drops any signal that has no handler.
+    pub fn register() -> io::Result<Self> {
+        let numbers = FORWARDED
+            .iter()
+            .chain(std::iter::once(&Signal::SIGCHLD))
+            .map(|signal| *signal as i32);
+        Ok(SignalListener {
+            signals: Signals::new(numbers)?,
+        })
+    }
+
+    /// The next delivery. Cancel-safe: a signal not yet taken stays in the pipe.
+    pub async fn next(&mut self) -> Delivery {
+        loop {
+            let number = match self.signals.next().await {
+                Some(number) => number,
+                // The stream ends only when its handle is closed, which we never do.
+                None => std::future::pending().await,
+            };
+            match Signal::try_from(number) {
+                Ok(Signal::SIGCHLD) => return Delivery::ChildChanged,
+                Ok(signal) => return Delivery::Forward(signal),
+                Err(_) => continue,
+            }
+        }
+    }
+}
