@@ -29,6 +29,7 @@ Environment: GUILLOTINE_LOG sets the log filter (tracing env-filter syntax, defa
 #[command(
     name = "guillotine",
     version,
+    override_usage = "guillotine [OPTIONS] [--] COMMAND [ARGS]...",
     about = "Runs a sidecar as its child and stops its whole process group when a sentinel file appears.",
     after_help = EXAMPLES
 )]

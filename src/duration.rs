@@ -74,7 +74,11 @@ pub fn format_duration(duration: Duration) -> String {
     if nanos == 0 {
         return "0s".to_owned();
     }
-    match UNITS.iter().rev().find(|(_, unit)| nanos % unit == 0) {
+    match UNITS
+        .iter()
+        .rev()
+        .find(|(_, unit)| nanos.is_multiple_of(*unit))
+    {
         Some((name, unit)) => format!("{}{name}", nanos / unit),
         None => format!("{}.{:09}s", duration.as_secs(), duration.subsec_nanos()),
     }

@@ -41,13 +41,12 @@ pub fn spawn(command: &[OsString]) -> Result<Pid, SpawnError> {
         .expect("config guarantees a non-empty command");
     let mut builder = Command::new(program);
     builder.args(args).process_group(0);
-    let last_signal = libc::SIGRTMAX();
     // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
-    // calls are allowed. It allocates nothing, takes no lock, and calls only sigaction and
-    // sigprocmask (both async-signal-safe per signal-safety(7)) on stack values.
+    // calls are allowed. It allocates nothing, takes no lock, and makes only the
+    // rt_sigaction and sigprocmask syscalls (async-signal-safe) on stack values.
     unsafe {
-        builder.pre_exec(move || {
-            reset_signal_state(last_signal);
+        builder.pre_exec(|| {
+            reset_signal_state();
             Ok(())
         });
     }
@@ -65,20 +64,35 @@ pub fn spawn(command: &[OsString]) -> Result<Pid, SpawnError> {
     }
 }
 
+/// The highest signal number on Linux (_NSIG - 1 on x86_64 and arm64).
+const LAST_SIGNAL: libc::c_long = 64;
+
 /// Gives every signal its default disposition and unblocks them all, so the child does not
 /// inherit what guillotine ignores, handles or blocks. (Handled signals are reset by exec
 /// anyway; ignored ones and the mask are not: see execve(2).)
-fn reset_signal_state(last_signal: libc::c_int) {
-    for signal in 1..=last_signal {
-        if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+///
+/// The raw rt_sigaction syscall is used because glibc's sigaction refuses signals 32 and 33
+/// (reserved for its threads), and an ignored signal 32 is inherited by the child all the
+/// same.
+fn reset_signal_state() {
+    // The kernel's struct sigaction is handler, flags, restorer, mask (4 words on x86_64 and
+    // arm64); all zero means SIG_DFL, no flags, empty mask, whatever the field order.
+    let default_action = [0u64; 4];
+    for signal in 1..=LAST_SIGNAL {
+        if signal == libc::SIGKILL as libc::c_long || signal == libc::SIGSTOP as libc::c_long {
             continue;
         }
-        // SAFETY: a zeroed sigaction with sa_sigaction = SIG_DFL is a valid argument;
-        // sigaction is async-signal-safe; failures (signals glibc reserves) are harmless.
+        // SAFETY: `default_action` outlives the call and is at least as large as the
+        // kernel's struct sigaction; old-action is NULL; the sigset size is the kernel's (8
+        // bytes). rt_sigaction is a plain syscall, async-signal-safe.
         unsafe {
-            let mut action: libc::sigaction = std::mem::zeroed();
-            action.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(signal, &action, std::ptr::null_mut());
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                default_action.as_ptr(),
+                std::ptr::null_mut::<libc::c_void>(),
+                8 as libc::size_t,
+            );
         }
     }
     // SAFETY: an emptied sigset_t on the stack is valid for sigprocmask, which is

@@ -1,0 +1,9 @@
+//! guillotine's integration tests: one binary, one harness, one file per behaviour.
+
+mod bad_input;
+mod exit_status;
+mod harness;
+mod pid1;
+mod sentinel;
+mod signals;
+mod stop_sequence;

@@ -1,0 +1,124 @@
+//! The stop sequence: stop signal, grace, SIGKILL; orphans; what a child leaves behind.
+
+use crate::harness::{Guillotine, PROBE, field, scratch};
+use std::time::{Duration, Instant};
+
+#[test]
+fn child_ignoring_term_is_killed_after_grace() {
+    let dir = scratch();
+    let done = dir.path().join("done");
+    let mut run = Guillotine::start(&[
+        "--watch",
+        done.to_str().unwrap(),
+        "--grace",
+        "500ms",
+        "--",
+        PROBE,
+        "--ignore",
+        "TERM",
+    ]);
+    let ready = run.wait_ready();
+    let touched = Instant::now();
+    std::fs::write(&done, b"").unwrap();
+    run.wait_signal_seen(ready.pid, "TERM");
+    run.expect_exit(0);
+    let took = touched.elapsed();
+    assert!(
+        took >= Duration::from_millis(500),
+        "SIGKILL came before the grace ended: {took:?}"
+    );
+    assert!(
+        took < Duration::from_millis(500) + Duration::from_secs(3),
+        "too slow: {took:?}"
+    );
+    run.assert_nothing_left();
+}
+
+#[test]
+fn stop_signal_option_is_used() {
+    let dir = scratch();
+    let done = dir.path().join("done");
+    let mut run = Guillotine::start(&[
+        "--watch",
+        done.to_str().unwrap(),
+        "--stop-signal",
+        "SIGUSR2",
+        "--",
+        PROBE,
+    ]);
+    let ready = run.wait_ready();
+    std::fs::write(&done, b"").unwrap();
+    run.wait_signal_seen(ready.pid, "USR2");
+    run.expect_exit(0);
+}
+
+#[test]
+fn orphans_that_left_the_group_get_the_stop_sequence() {
+    let dir = scratch();
+    let done = dir.path().join("done");
+    let mut run = Guillotine::start(&[
+        "--watch",
+        done.to_str().unwrap(),
+        "--grace",
+        "500ms",
+        "--",
+        PROBE,
+        "--orphan",
+        "--orphan-workers",
+        "2",
+        "--ignore",
+        "TERM",
+    ]);
+    let ready = run.wait_ready();
+    let orphan = run.wait_line("orphan", |line| line.starts_with("orphan "));
+    let orphan_pid = field(&orphan, "pid").unwrap();
+    assert_ne!(
+        field(&orphan, "pgid"),
+        Some(ready.pgid),
+        "the orphan left the group"
+    );
+    let worker = run.wait_line("a worker", |line| line.starts_with("worker "));
+    let second_worker = run.wait_line("a second worker", |line| {
+        line.starts_with("worker ") && line != worker
+    });
+    std::fs::write(&done, b"").unwrap();
+    // Everyone (here: ignoring TERM) sees the stop signal, then dies of SIGKILL.
+    run.wait_signal_seen(orphan_pid, "TERM");
+    for worker in [&worker, &second_worker] {
+        run.wait_signal_seen(field(worker, "pid").unwrap(), "TERM");
+    }
+    run.expect_exit(0);
+    assert_eq!(run.processes_seen(), 4);
+    run.assert_nothing_left();
+}
+
+#[test]
+fn child_exit_stops_what_it_left_behind_and_keeps_its_status() {
+    let mut run = Guillotine::start(&["--grace", "5s", "--", PROBE, "--orphan", "--exit", "3"]);
+    let orphan = run.wait_line("orphan", |line| line.starts_with("orphan "));
+    run.wait_signal_seen(field(&orphan, "pid").unwrap(), "TERM");
+    run.expect_exit(3);
+    run.assert_nothing_left();
+}
+
+#[test]
+fn orphans_are_reaped_as_subreaper() {
+    let mut run = Guillotine::start(&["--", PROBE, "--orphan", "--orphan-exits"]);
+    run.wait_ready();
+    let adopted = run.wait_line("adopted", |line| line.starts_with("adopted "));
+    assert_eq!(
+        field(&adopted, "ppid"),
+        Some(run.pid()),
+        "the orphan was re-parented to guillotine"
+    );
+    // It has exited: only guillotine reaping it makes it vanish from /proc.
+    let orphan = field(&adopted, "pid").unwrap();
+    crate::harness::eventually("the orphan is reaped", crate::harness::DEADLINE, || {
+        match std::fs::read_to_string(format!("/proc/{orphan}/stat")) {
+            Err(_) => Ok(()),
+            Ok(stat) => Err(stat),
+        }
+    });
+    run.signal(nix::sys::signal::Signal::SIGTERM);
+    run.expect_exit(143);
+}

@@ -1,0 +1,186 @@
+//! The test probe: a child for guillotine's integration tests (never shipped).
+//!
+//! It reports, one line each on stdout, that it is ready, every signal it receives, and the
+//! processes it forks, so tests synchronise on what it prints instead of sleeping.
+//!
+//! ```text
+//! guillotine-test-probe [--ignore SIG]... [--ignore-all] [--grandchildren N]
+//!                       [--orphan] [--orphan-workers N] [--orphan-exits] [--exit N] [--die SIG]
+//! ```
+//! Lines: `ready pid=P pgid=G ppid=Q`,
+//! `grandchild pid=P pgid=G`, `orphan pid=P pgid=G`, `worker pid=P pgid=G`,
+//! `adopted pid=P ppid=Q`, `signal pid=P name=TERM`.
+//! A signal that is not ignored then acts as it would by default (usually killing the probe).
+//! (Its own signal state is not a witness of guillotine's: the Rust runtime ignores SIGPIPE
+//! before main. Tests read a C program's /proc/self/status for that.)
+
+use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::signal::{
+    SaFlags, SigAction, SigHandler, SigSet, SigmaskHow, Signal, raise, sigaction, sigprocmask,
+};
+use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::unistd::{ForkResult, Pid, fork, getpgrp, getpid, getppid, setsid};
+use std::time::{Duration, Instant};
+
+#[derive(Default, Clone)]
+struct Options {
+    ignored: Vec<Signal>,
+    ignore_all: bool,
+    grandchildren: u32,
+    orphan: bool,
+    orphan_workers: u32,
+    orphan_exits: bool,
+    exit: Option<i32>,
+    die: Option<Signal>,
+}
+
+fn main() {
+    let options = parse(std::env::args().skip(1).collect());
+    // A probe killed by QUIT must not write a core file into the test's directory.
+    let _ = setrlimit(Resource::RLIMIT_CORE, 0, 0);
+    // Block everything we can, so every signal is taken by sigwait below and reported.
+    sigprocmask(SigmaskHow::SIG_BLOCK, Some(&SigSet::all()), None).expect("block signals");
+    say(&format!(
+        "ready pid={} pgid={} ppid={}",
+        getpid(),
+        getpgrp(),
+        getppid()
+    ));
+    for _ in 0..options.grandchildren {
+        if in_new_child() {
+            say(&format!("grandchild pid={} pgid={}", getpid(), getpgrp()));
+            wait_for_signals(&options);
+        }
+    }
+    if options.orphan {
+        start_orphan(&options);
+    }
+    if let Some(code) = options.exit {
+        std::process::exit(code);
+    }
+    if let Some(signal) = options.die {
+        die_of(signal);
+    }
+    wait_for_signals(&options);
+}
+
+/// Double fork: the orphan starts its own session, so it leaves the probe's group, and is
+/// re-parented to the nearest subreaper (or PID 1) once the middle process exits.
+fn start_orphan(options: &Options) {
+    let Some(middle) = fork_or_continue() else {
+        if in_new_child() {
+            setsid().expect("setsid");
+            let middle = getppid();
+            say(&format!("orphan pid={} pgid={}", getpid(), getpgrp()));
+            if options.orphan_exits {
+                wait_for_adoption(middle);
+                say(&format!("adopted pid={} ppid={}", getpid(), getppid()));
+                std::process::exit(0);
+            }
+            for _ in 0..options.orphan_workers {
+                if in_new_child() {
+                    say(&format!("worker pid={} pgid={}", getpid(), getpgrp()));
+                    wait_for_signals(options);
+                }
+            }
+            wait_for_signals(options);
+        }
+        std::process::exit(0);
+    };
+    let _ = waitpid(middle, None);
+}
+
+fn wait_for_adoption(middle: Pid) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while getppid() == middle && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+fn wait_for_signals(options: &Options) -> ! {
+    loop {
+        let signal = SigSet::all().wait().expect("sigwait");
+        if signal == Signal::SIGCHLD {
+            while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                if status == nix::sys::wait::WaitStatus::StillAlive {
+                    break;
+                }
+            }
+            continue;
+        }
+        say(&format!(
+            "signal pid={} name={}",
+            getpid(),
+            short_name(signal)
+        ));
+        if !(options.ignore_all || options.ignored.contains(&signal)) {
+            die_of(signal);
+        }
+    }
+}
+
+/// Lets `signal` take its default action (death for most; CONT, WINCH and the like do
+/// nothing and the probe goes back to waiting).
+fn die_of(signal: Signal) {
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_DFL installs no handler, so no code of ours runs in signal context.
+    let _ = unsafe { sigaction(signal, &default) };
+    let mut only = SigSet::empty();
+    only.add(signal);
+    let _ = raise(signal);
+    // The signal is pending while blocked; unblocking delivers it now.
+    let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None);
+    let _ = sigprocmask(SigmaskHow::SIG_BLOCK, Some(&only), None);
+}
+
+fn in_new_child() -> bool {
+    fork_or_continue().is_none()
+}
+
+/// Forks; returns the child's pid in the parent, None in the child.
+fn fork_or_continue() -> Option<Pid> {
+    // SAFETY: the probe is single-threaded, so the child may run any code after fork.
+    match unsafe { fork() }.expect("fork") {
+        ForkResult::Parent { child } => Some(child),
+        ForkResult::Child => None,
+    }
+}
+
+fn short_name(signal: Signal) -> &'static str {
+    signal.as_str().trim_start_matches("SIG")
+}
+
+/// One line in one write(2), so lines from several processes sharing the pipe never mix.
+fn say(line: &str) {
+    let text = format!("{line}\n");
+    let _ = nix::unistd::write(std::io::stdout(), text.as_bytes());
+}
+
+fn parse(args: Vec<String>) -> Options {
+    let mut options = Options::default();
+    let mut args = args.into_iter();
+    let signal = |name: Option<String>| -> Signal {
+        let name = name.expect("a signal name");
+        format!("SIG{name}")
+            .parse()
+            .expect("a signal name such as TERM")
+    };
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--ignore" => options.ignored.push(signal(args.next())),
+            "--ignore-all" => options.ignore_all = true,
+            "--grandchildren" => options.grandchildren = number(args.next()),
+            "--orphan" => options.orphan = true,
+            "--orphan-workers" => options.orphan_workers = number(args.next()),
+            "--orphan-exits" => options.orphan_exits = true,
+            "--exit" => options.exit = Some(number(args.next()) as i32),
+            "--die" => options.die = Some(signal(args.next())),
+            other => panic!("probe: unknown argument {other}"),
+        }
+    }
+    options
+}
+
+fn number(text: Option<String>) -> u32 {
+    text.expect("a number").parse().expect("a number")
+}
