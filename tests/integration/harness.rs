@@ -111,6 +111,8 @@ pub struct Guillotine {
     lines: mpsc::Receiver<String>,
     stdout: Vec<String>,
     stderr: Arc<Mutex<String>>,
+    /// Disconnects when the stderr reader has seen EOF.
+    stderr_done: mpsc::Receiver<()>,
     seen: Arc<Mutex<Vec<SeenProcess>>>,
     status: Option<ExitStatus>,
 }
@@ -167,7 +169,9 @@ impl Guillotine {
         let stderr = Arc::new(Mutex::new(String::new()));
         let mut stderr_pipe = process.stderr.take().expect("piped stderr");
         let stderr_sink = Arc::clone(&stderr);
+        let (stderr_eof, stderr_done) = mpsc::channel::<()>();
         std::thread::spawn(move || {
+            let _eof = stderr_eof;
             let mut buffer = [0u8; 4096];
             while let Ok(read @ 1..) = stderr_pipe.read(&mut buffer) {
                 stderr_sink
@@ -182,6 +186,7 @@ impl Guillotine {
             lines,
             stdout: Vec::new(),
             stderr,
+            stderr_done,
             seen,
             status: None,
         }
@@ -238,7 +243,7 @@ impl Guillotine {
             match self.process.try_wait().expect("try_wait") {
                 Some(status) => {
                     self.status = Some(status);
-                    self.drain_stdout();
+                    self.drain_output();
                     return status;
                 }
                 None if Instant::now() >= end => {
@@ -285,8 +290,9 @@ impl Guillotine {
         self.seen.lock().unwrap().len()
     }
 
-    fn drain_stdout(&mut self) {
-        // The reader ends at EOF, when every holder of the pipe has exited; bounded anyway.
+    /// Takes every stdout line and all of stderr: the readers end at EOF, when every holder
+    /// of the pipes has exited; bounded anyway.
+    fn drain_output(&mut self) {
         let end = Instant::now() + DEADLINE;
         while let Ok(line) = self
             .lines
@@ -294,6 +300,9 @@ impl Guillotine {
         {
             self.stdout.push(line);
         }
+        let _ = self
+            .stderr_done
+            .recv_timeout(end.saturating_duration_since(Instant::now()));
     }
 
     pub fn fail(&self, message: &str) -> ! {

@@ -4,6 +4,7 @@ mod bad_input;
 mod exit_status;
 mod harness;
 mod pid1;
+mod readme;
 mod sentinel;
 mod signals;
 mod stop_sequence;

@@ -68,9 +68,10 @@ fn main() {
 /// re-parented to the nearest subreaper (or PID 1) once the middle process exits.
 fn start_orphan(options: &Options) {
     let Some(middle) = fork_or_continue() else {
+        // Taken before the fork: once the middle process exits, getppid() no longer names it.
+        let middle = getpid();
         if in_new_child() {
             setsid().expect("setsid");
-            let middle = getppid();
             say(&format!("orphan pid={} pgid={}", getpid(), getpgrp()));
             if options.orphan_exits {
                 wait_for_adoption(middle);

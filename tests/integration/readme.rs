@@ -1,0 +1,30 @@
+//! The README documents every option and variable that `--help` shows, so they cannot drift.
+
+use crate::harness::Guillotine;
+
+#[test]
+fn readme_lists_every_option_and_variable_of_help() {
+    let mut run = Guillotine::start(&["--help"]);
+    run.expect_exit(0);
+    let all = run.stdout().join("\n");
+    // The options part: the examples below it mention the sidecars' own flags.
+    let help = all.split("Examples:").next().unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let documented: Vec<&str> = help
+        .split(|c: char| c.is_whitespace() || matches!(c, '[' | ']' | ',' | '='))
+        .filter(|word| {
+            (word.starts_with("--") && word.len() > 2) || word.starts_with("GUILLOTINE_")
+        })
+        .collect();
+    assert!(documented.len() >= 12, "help lists options: {documented:?}");
+    let missing: Vec<&&str> = documented
+        .iter()
+        .filter(|word| !matches!(**word, "--help" | "--version"))
+        .filter(|word| !readme.contains(**word))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not document {missing:?}"
+    );
+}
