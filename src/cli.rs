@@ -19,9 +19,12 @@ Examples:
   # On NFS or FUSE, where inotify sees nothing, poll every 500ms:
   guillotine --watch /nfs/done --poll 500ms -- pgbouncer pgbouncer.ini
 
-Exit status: the child's own status (128+N if signal N killed it); 0 when the sentinel
-stopped it; 125 for guillotine's usage errors; 126 when COMMAND cannot run; 127 when it
-is not found.
+  # A review environment: expire after 14 days (success); an unexpected exit 0 is a failure:
+  guillotine --lifetime 14d --exit-map 0=1,lifetime=0 -- /httpd/entrypoint.sh
+
+Exit status (before --exit-map): the child's own status (128+N if signal N killed it); 0
+when the sentinel stopped it; 124 when the lifetime ran out (137 if SIGKILL was needed); 125
+for guillotine's usage errors; 126 when COMMAND cannot run; 127 when it is not found.
 
 Environment: GUILLOTINE_LOG sets the log filter (tracing env-filter syntax, default info).";
 
@@ -83,6 +86,27 @@ pub struct Args {
         help_heading = "Stop sequence"
     )]
     pub grace: String,
+
+    /// Stop the child when this much time has passed since it started, e.g. 14d (exit 124,
+    /// or 137 if SIGKILL was needed). 0 means no lifetime.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "GUILLOTINE_LIFETIME",
+        help_heading = "Stop sequence"
+    )]
+    pub lifetime: Option<String>,
+
+    /// Remap the exit status: FROM=TO rules, comma-separated or repeated, first match wins.
+    /// FROM: a code (0), a range (1-255), a signal death (TERM), or a cause (sentinel,
+    /// lifetime, exited, signaled).
+    #[arg(
+        long,
+        value_name = "RULES",
+        env = "GUILLOTINE_EXIT_MAP",
+        help_heading = "Exit status"
+    )]
+    pub exit_map: Vec<String>,
 
     /// Log line format on stderr.
     #[arg(

@@ -7,6 +7,7 @@
 
 use crate::cli::Args;
 use crate::duration::{DurationError, parse_duration};
+use crate::exit_map::{ExitMap, ExitMapError};
 use crate::sentinel::PollSettings;
 use crate::signal::{SignalError, parse_signal};
 use crate::supervisor::StopPolicy;
@@ -38,6 +39,10 @@ pub enum ConfigError {
     Interval(String),
     #[error("--stop-signal: {0}")]
     StopSignal(SignalError),
+    #[error("--lifetime: {0}")]
+    Lifetime(DurationError),
+    #[error("--exit-map: {0}")]
+    ExitMap(ExitMapError),
 }
 
 impl ConfigError {
@@ -52,6 +57,9 @@ pub struct Config {
     pub sentinels: Vec<PathBuf>,
     pub poll: PollSettings,
     pub stop: StopPolicy,
+    /// None: no lifetime (also for `--lifetime 0`, as `timeout 0` disables the timeout).
+    pub lifetime: Option<Duration>,
+    pub exit_map: ExitMap,
 }
 
 impl TryFrom<Args> for Config {
@@ -86,7 +94,16 @@ impl TryFrom<Args> for Config {
                 }
             }
         };
+        let lifetime = match &args.lifetime {
+            None => None,
+            Some(text) => Some(parse_duration(text).map_err(ConfigError::Lifetime)?)
+                .filter(|lifetime| !lifetime.is_zero()),
+        };
+        let exit_map = ExitMap::parse(args.exit_map.iter().map(String::as_str))
+            .map_err(ConfigError::ExitMap)?;
         Ok(Config {
+            lifetime,
+            exit_map,
             command: args.command,
             sentinels: args.watch,
             poll,
@@ -166,6 +183,27 @@ mod tests {
     }
 
     #[test]
+    fn lifetime_and_exit_map_are_typed() {
+        let config = config(&[
+            "--lifetime",
+            "14d",
+            "--exit-map",
+            "0=1",
+            "--exit-map",
+            "lifetime=0",
+            "srv",
+        ])
+        .unwrap();
+        assert_eq!(config.lifetime, Some(Duration::from_secs(14 * 86400)));
+        assert_eq!(
+            config.exit_map,
+            ExitMap::parse(["0=1", "lifetime=0"]).unwrap()
+        );
+        let none = super::tests::config(&["--lifetime", "0", "srv"]).unwrap();
+        assert_eq!(none.lifetime, None);
+    }
+
+    #[test]
     fn legacy_interval_sets_the_fallback_without_forcing_polling() {
         let config = config(&["--interval", "5", "true"]).unwrap();
         assert_eq!(
@@ -181,7 +219,15 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_option_and_a_valid_form() {
-        let cases: [(&[&str], &str); 6] = [
+        let cases: [(&[&str], &str); 8] = [
+            (
+                &["--lifetime", "14x", "true"],
+                r#"--lifetime: "14x" is not a duration; use e.g. 90s, 15m, 14d (units: ms, s, m, h, d)"#,
+            ),
+            (
+                &["--exit-map", "0=1,zero=0", "true"],
+                r#"--exit-map: "zero=0" is not an exit-map rule: FROM is not a code, range, signal or cause; use FROM=TO with FROM a code (0), a range (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, lifetime, exited, signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"#,
+            ),
             (
                 &[],
                 "no command given; usage: guillotine [OPTIONS] [--] COMMAND [ARGS]...",

@@ -1,8 +1,10 @@
 //! How the child ended, why guillotine stopped, and the exit status that follows.
 //!
 //! Owns: [`ChildEnd`] (what `waitpid` said about the child), [`Cause`] (why supervision
-//! ended) and [`exit_status`], the one total function from the two to guillotine's own exit
-//! status. Never: touches a process or reads a raw wait status (that is `sys::reap`).
+//! ended), [`Outcome`] (the two together, plus whether SIGKILL was needed) and
+//! [`natural_status`], the one total function from an outcome to guillotine's exit status
+//! before any `--exit-map` rule. Never: touches a process or reads a raw wait status (that is
+//! `sys::reap`).
 
 /// How the child ended, as its parent's `waitpid` saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +34,8 @@ pub enum Cause {
     ChildEnded,
     /// A sentinel appeared and guillotine ran its stop sequence.
     Sentinel,
+    /// The lifetime ran out and guillotine ran its stop sequence.
+    Lifetime,
 }
 
 impl Cause {
@@ -39,19 +43,32 @@ impl Cause {
         match self {
             Cause::ChildEnded => "child-ended",
             Cause::Sentinel => "sentinel",
+            Cause::Lifetime => "lifetime",
         }
     }
 }
 
-/// guillotine's exit status.
+/// Everything the exit status depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub cause: Cause,
+    pub child: ChildEnd,
+    /// The stop sequence had to send SIGKILL.
+    pub killed: bool,
+}
+
+/// The exit status coreutils-style tools would give the outcome:
 ///
 /// - the child ended by itself: its code, or 128 + signal (forwarded signals included: the
 ///   kubelet's TERM is the outside world's choice);
-/// - the sentinel stopped it: 0, whatever the child reported after our signal.
-pub fn exit_status(cause: Cause, end: ChildEnd) -> u8 {
-    match cause {
-        Cause::ChildEnded => end.shell_status(),
+/// - the sentinel stopped it: 0, whatever the child reported after our signal;
+/// - the lifetime ran out: 124, or 137 when SIGKILL was needed (as coreutils `timeout`).
+pub fn natural_status(outcome: Outcome) -> u8 {
+    match outcome.cause {
+        Cause::ChildEnded => outcome.child.shell_status(),
         Cause::Sentinel => 0,
+        Cause::Lifetime if outcome.killed => 137,
+        Cause::Lifetime => 124,
     }
 }
 
@@ -59,10 +76,28 @@ pub fn exit_status(cause: Cause, end: ChildEnd) -> u8 {
 mod tests {
     use super::*;
 
+    /// Every way a child can end: all 256 codes and all 64 signals.
+    fn every_child_end() -> impl Iterator<Item = ChildEnd> {
+        (0..=255u8)
+            .map(ChildEnd::Exited)
+            .chain((1..=64).map(ChildEnd::Signaled))
+    }
+
+    fn status(cause: Cause, child: ChildEnd, killed: bool) -> u8 {
+        natural_status(Outcome {
+            cause,
+            child,
+            killed,
+        })
+    }
+
     #[test]
     fn every_exit_code_passes_through() {
         for code in 0..=255u8 {
-            assert_eq!(exit_status(Cause::ChildEnded, ChildEnd::Exited(code)), code);
+            assert_eq!(
+                status(Cause::ChildEnded, ChildEnd::Exited(code), false),
+                code
+            );
         }
     }
 
@@ -70,7 +105,7 @@ mod tests {
     fn signal_deaths_become_128_plus_the_signal() {
         for signal in 1..=64 {
             assert_eq!(
-                exit_status(Cause::ChildEnded, ChildEnd::Signaled(signal)),
+                status(Cause::ChildEnded, ChildEnd::Signaled(signal), false),
                 128 + signal as u8
             );
         }
@@ -78,11 +113,18 @@ mod tests {
 
     #[test]
     fn a_sentinel_stop_is_success_whatever_the_child_said() {
-        for code in 0..=255u8 {
-            assert_eq!(exit_status(Cause::Sentinel, ChildEnd::Exited(code)), 0);
+        for child in every_child_end() {
+            for killed in [false, true] {
+                assert_eq!(status(Cause::Sentinel, child, killed), 0);
+            }
         }
-        for signal in 1..=64 {
-            assert_eq!(exit_status(Cause::Sentinel, ChildEnd::Signaled(signal)), 0);
+    }
+
+    #[test]
+    fn a_lifetime_stop_is_124_or_137_when_killed() {
+        for child in every_child_end() {
+            assert_eq!(status(Cause::Lifetime, child, false), 124);
+            assert_eq!(status(Cause::Lifetime, child, true), 137);
         }
     }
 }

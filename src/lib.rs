@@ -39,6 +39,7 @@ pub mod cli;
 pub mod config;
 pub mod duration;
 pub mod exit;
+pub mod exit_map;
 pub mod logging;
 pub mod run;
 pub mod sentinel;

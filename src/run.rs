@@ -74,7 +74,12 @@ async fn supervise(config: Config) -> Result<u8, SetupError> {
         command = ?config.command,
         "child started"
     );
-    let mut supervisor = Supervisor::new(config.stop);
+    let mut supervisor = Supervisor::new(
+        config.stop,
+        config.exit_map,
+        config.lifetime,
+        Instant::now(),
+    );
     loop {
         let deadline = supervisor.deadline();
         let event = tokio::select! {

@@ -5,7 +5,8 @@
 //! a list of [`Action`]s; an empty list is the explicit "nothing to do".
 //! Never: makes a syscall, reads the clock, or knows about tokio (that is `run`).
 
-use crate::exit::{Cause, ChildEnd, exit_status};
+use crate::exit::{Cause, ChildEnd, Outcome, natural_status};
+use crate::exit_map::ExitMap;
 use nix::sys::signal::Signal;
 use std::time::{Duration, Instant};
 
@@ -63,28 +64,42 @@ enum Phase {
 #[derive(Debug)]
 pub struct Supervisor {
     policy: StopPolicy,
+    exit_map: ExitMap,
+    /// When the lifetime runs out, if there is one.
+    expires_at: Option<Instant>,
     phase: Phase,
     cause: Option<Cause>,
     child_end: Option<ChildEnd>,
+    killed: bool,
 }
 
 impl Supervisor {
-    /// A supervisor for a child that has just started.
-    pub fn new(policy: StopPolicy) -> Self {
+    /// A supervisor for a child that started at `started`.
+    pub fn new(
+        policy: StopPolicy,
+        exit_map: ExitMap,
+        lifetime: Option<Duration>,
+        started: Instant,
+    ) -> Self {
         Supervisor {
             policy,
+            exit_map,
+            expires_at: lifetime.map(|lifetime| started + lifetime),
             phase: Phase::Running,
             cause: None,
             child_end: None,
+            killed: false,
         }
     }
 
-    /// When the event loop must send [`Event::DeadlineReached`], if ever.
+    /// When the event loop must send [`Event::DeadlineReached`], if ever: one deadline at a
+    /// time, so nothing wakes guillotine while it waits.
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
+            Phase::Running => self.expires_at,
             Phase::Stopping { kill_at } => Some(kill_at),
             Phase::Killing { give_up_at } => Some(give_up_at),
-            Phase::Running | Phase::Finished => None,
+            Phase::Finished => None,
         }
     }
 
@@ -135,6 +150,10 @@ impl Supervisor {
 
     fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
         match self.phase {
+            Phase::Running if self.expires_at.is_some_and(|expiry| now >= expiry) => {
+                self.cause = Some(Cause::Lifetime);
+                self.begin_stop(now)
+            }
             Phase::Stopping { kill_at } if now >= kill_at => self.kill(now, vec![]),
             Phase::Killing { give_up_at } if now >= give_up_at => {
                 self.finish(vec![Action::AbandonSurvivors])
@@ -156,6 +175,7 @@ impl Supervisor {
 
     fn kill(&mut self, now: Instant, mut actions: Vec<Action>) -> Vec<Action> {
         actions.push(Action::SignalAll(Signal::SIGKILL));
+        self.killed = true;
         self.phase = Phase::Killing {
             give_up_at: now + self.policy.kill_wait,
         };
@@ -164,12 +184,16 @@ impl Supervisor {
 
     fn finish(&mut self, mut actions: Vec<Action>) -> Vec<Action> {
         self.phase = Phase::Finished;
-        let cause = self.cause.unwrap_or(Cause::ChildEnded);
-        // A child we never reaped survived our SIGKILL: it counts as killed.
-        let end = self
-            .child_end
-            .unwrap_or(ChildEnd::Signaled(Signal::SIGKILL as i32));
-        actions.push(Action::Exit(exit_status(cause, end)));
+        let outcome = Outcome {
+            cause: self.cause.unwrap_or(Cause::ChildEnded),
+            // A child we never reaped survived our SIGKILL: it counts as killed.
+            child: self
+                .child_end
+                .unwrap_or(ChildEnd::Signaled(Signal::SIGKILL as i32)),
+            killed: self.killed,
+        };
+        let status = self.exit_map.apply(outcome, natural_status(outcome));
+        actions.push(Action::Exit(status));
         actions
     }
 }
@@ -184,6 +208,10 @@ mod tests {
         kill_wait: Duration::from_secs(5),
     };
 
+    fn supervisor(policy: StopPolicy) -> Supervisor {
+        Supervisor::new(policy, ExitMap::default(), None, Instant::now())
+    }
+
     fn reaped(child: Option<ChildEnd>, anyone_left: bool) -> Event {
         Event::Reaped { child, anyone_left }
     }
@@ -191,7 +219,7 @@ mod tests {
     #[test]
     fn child_exit_with_nothing_left_exits_with_its_code() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         assert_eq!(
             supervisor.on_event(reaped(Some(ChildEnd::Exited(3)), false), start),
             vec![Action::Exit(3)]
@@ -203,7 +231,7 @@ mod tests {
     #[test]
     fn forwarded_signal_death_is_128_plus_n() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         assert_eq!(
             supervisor.on_event(Event::SignalReceived(Signal::SIGINT), start),
             vec![Action::Forward(Signal::SIGINT)]
@@ -217,7 +245,7 @@ mod tests {
     #[test]
     fn sentinel_runs_the_stop_sequence_then_exits_zero() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         assert_eq!(
             supervisor.on_event(Event::SentinelAppeared, start),
             vec![Action::SignalAll(Signal::SIGTERM)]
@@ -233,7 +261,7 @@ mod tests {
     #[test]
     fn child_ignoring_the_stop_signal_is_killed_after_grace() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         supervisor.on_event(Event::SentinelAppeared, start);
         let early = start + Duration::from_secs(9);
         assert_eq!(supervisor.on_event(Event::DeadlineReached, early), vec![]);
@@ -252,7 +280,7 @@ mod tests {
     #[test]
     fn zero_grace_kills_at_once() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(StopPolicy {
+        let mut supervisor = supervisor(StopPolicy {
             grace: Duration::ZERO,
             ..POLICY
         });
@@ -268,7 +296,7 @@ mod tests {
     #[test]
     fn exit_waits_until_no_process_is_left() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         supervisor.on_event(Event::SentinelAppeared, start);
         // The child is gone but a grandchild still runs.
         assert_eq!(
@@ -284,7 +312,7 @@ mod tests {
     #[test]
     fn processes_left_by_a_child_that_exited_get_the_stop_sequence() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         assert_eq!(
             supervisor.on_event(reaped(Some(ChildEnd::Exited(7)), true), start),
             vec![Action::SignalAll(Signal::SIGTERM)]
@@ -300,7 +328,7 @@ mod tests {
     #[test]
     fn survivors_of_sigkill_are_abandoned_after_the_bound() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         supervisor.on_event(Event::SentinelAppeared, start);
         let kill_at = start + POLICY.grace;
         supervisor.on_event(Event::DeadlineReached, kill_at);
@@ -315,7 +343,7 @@ mod tests {
     #[test]
     fn a_second_sentinel_does_not_restart_the_grace_period() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         supervisor.on_event(Event::SentinelAppeared, start);
         let later = start + Duration::from_secs(5);
         assert_eq!(supervisor.on_event(Event::SentinelAppeared, later), vec![]);
@@ -325,7 +353,7 @@ mod tests {
     #[test]
     fn signals_are_forwarded_during_the_stop_sequence_too() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         supervisor.on_event(Event::SentinelAppeared, start);
         assert_eq!(
             supervisor.on_event(Event::SignalReceived(Signal::SIGHUP), start),
@@ -336,7 +364,7 @@ mod tests {
     #[test]
     fn nothing_happens_after_exit() {
         let start = Instant::now();
-        let mut supervisor = Supervisor::new(POLICY);
+        let mut supervisor = supervisor(POLICY);
         supervisor.on_event(reaped(Some(ChildEnd::Exited(0)), false), start);
         for event in [
             Event::SentinelAppeared,
@@ -346,5 +374,78 @@ mod tests {
         ] {
             assert_eq!(supervisor.on_event(event, start), vec![]);
         }
+    }
+
+    #[test]
+    fn lifetime_is_the_only_deadline_while_running() {
+        let start = Instant::now();
+        let lifetime = Duration::from_secs(14 * 86400);
+        let mut supervisor = Supervisor::new(POLICY, ExitMap::default(), Some(lifetime), start);
+        assert_eq!(supervisor.deadline(), Some(start + lifetime));
+        assert_eq!(supervisor.on_event(Event::DeadlineReached, start), vec![]);
+        assert_eq!(
+            supervisor.on_event(Event::DeadlineReached, start + lifetime),
+            vec![Action::SignalAll(Signal::SIGTERM)]
+        );
+        assert_eq!(supervisor.cause(), Some(Cause::Lifetime));
+        assert_eq!(
+            supervisor.on_event(
+                reaped(Some(ChildEnd::Signaled(15)), false),
+                start + lifetime
+            ),
+            vec![Action::Exit(124)]
+        );
+    }
+
+    #[test]
+    fn lifetime_stop_that_needed_sigkill_exits_137() {
+        let start = Instant::now();
+        let lifetime = Duration::from_secs(60);
+        let mut supervisor = Supervisor::new(POLICY, ExitMap::default(), Some(lifetime), start);
+        let expiry = start + lifetime;
+        supervisor.on_event(Event::DeadlineReached, expiry);
+        assert_eq!(
+            supervisor.on_event(Event::DeadlineReached, expiry + POLICY.grace),
+            vec![Action::SignalAll(Signal::SIGKILL)]
+        );
+        assert_eq!(
+            supervisor.on_event(
+                reaped(Some(ChildEnd::Signaled(9)), false),
+                expiry + POLICY.grace
+            ),
+            vec![Action::Exit(137)]
+        );
+    }
+
+    #[test]
+    fn exit_map_applies_last() {
+        let start = Instant::now();
+        let map = ExitMap::parse(["0=1,lifetime=0"]).unwrap();
+        let mut early_exit = Supervisor::new(POLICY, map.clone(), None, start);
+        assert_eq!(
+            early_exit.on_event(reaped(Some(ChildEnd::Exited(0)), false), start),
+            vec![Action::Exit(1)]
+        );
+        let lifetime = Duration::from_secs(1);
+        let mut expired = Supervisor::new(POLICY, map, Some(lifetime), start);
+        expired.on_event(Event::DeadlineReached, start + lifetime);
+        assert_eq!(
+            expired.on_event(
+                reaped(Some(ChildEnd::Signaled(15)), false),
+                start + lifetime
+            ),
+            vec![Action::Exit(0)]
+        );
+    }
+
+    #[test]
+    fn a_child_ending_before_its_lifetime_keeps_its_status() {
+        let start = Instant::now();
+        let lifetime = Duration::from_secs(60);
+        let mut supervisor = Supervisor::new(POLICY, ExitMap::default(), Some(lifetime), start);
+        assert_eq!(
+            supervisor.on_event(reaped(Some(ChildEnd::Exited(2)), false), start),
+            vec![Action::Exit(2)]
+        );
     }
 }
