@@ -77,3 +77,12 @@ fn help_shows_examples_and_exits_zero() {
         "{help}"
     );
 }
+
+#[test]
+fn bad_exit_map_rule_shows_the_accepted_forms() {
+    expect_error(
+        &["--exit-map", "0=1,always=0", "--", "true"],
+        125,
+        r#""always=0" is not an exit-map rule: FROM is not a code, range, signal or cause; use FROM=TO"#,
+    );
+}
