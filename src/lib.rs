@@ -47,3 +47,4 @@ pub mod signal;
 pub mod supervisor;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod timeout;

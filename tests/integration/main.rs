@@ -9,3 +9,4 @@ mod readme;
 mod sentinel;
 mod signals;
 mod stop_sequence;
+mod strtod;
