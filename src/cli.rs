@@ -134,17 +134,27 @@ pub enum LogFormat {
     Json,
 }
 
-/// True for `--help` and `--version`, which are not errors (exit 0).
-pub fn is_help_or_version(error: &clap::Error) -> bool {
-    matches!(
-        error.kind(),
-        clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
-    )
+/// Parses the command line; on `--help` or `--version` prints them and gives status 0, on a
+/// usage error prints one line and gives 125.
+pub fn parse(argv: Vec<OsString>) -> Result<Args, u8> {
+    use clap::Parser;
+    Args::try_parse_from(argv).map_err(|error| {
+        if matches!(
+            error.kind(),
+            clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+        ) {
+            let _ = error.print();
+            0
+        } else {
+            eprintln!("guillotine: {}", one_line(&error));
+            crate::config::ConfigError::EXIT_CODE
+        }
+    })
 }
 
 /// clap's message on one line, with the way to more help: `unexpected argument '--x' found;
 /// see 'guillotine --help'`.
-pub fn one_line(error: &clap::Error) -> String {
+fn one_line(error: &clap::Error) -> String {
     let rendered = error.render().to_string();
     let first = rendered.lines().next().unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);

@@ -1,23 +1,25 @@
-//! guillotine's entry point, a table of contents: parse, log, run, exit.
-//! The only place that decides the process exit status.
+//! guillotine's entry point, a table of contents: pick the mode, parse, log, run, exit.
+//! The only place that ends the process.
 
-use clap::Parser;
-use guillotine::cli::{self, Args};
-use guillotine::config::{Config, ConfigError};
-use guillotine::{logging, run};
+use guillotine::config::Config;
+use guillotine::timeout::{self, TimeoutEnd};
+use guillotine::{cli, logging, run, sys};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args = match Args::try_parse() {
+    let argv: Vec<_> = std::env::args_os().collect();
+    if let Some((program, args)) = timeout::invocation(argv.clone()) {
+        return match timeout::main(&program, &args) {
+            TimeoutEnd::Exit(status) => ExitCode::from(status),
+            TimeoutEnd::DieBy { signal, otherwise } => {
+                sys::process::die_by(signal);
+                ExitCode::from(otherwise)
+            }
+        };
+    }
+    let args = match cli::parse(argv) {
         Ok(args) => args,
-        Err(error) if cli::is_help_or_version(&error) => {
-            let _ = error.print();
-            return ExitCode::SUCCESS;
-        }
-        Err(error) => {
-            eprintln!("guillotine: {}", cli::one_line(&error));
-            return ExitCode::from(ConfigError::EXIT_CODE);
-        }
+        Err(status) => return ExitCode::from(status),
     };
     logging::init(args.log_format);
     let outcome = Config::try_from(args)

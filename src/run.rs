@@ -12,6 +12,7 @@ use crate::sentinel::{SentinelError, SentinelWatch};
 use crate::signal::{raw_signal_name, signal_name};
 use crate::supervisor::{Action, Event, Supervisor};
 use crate::sys::{process, reap, signals, spawn};
+use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::time::Instant;
 use tokio::time::sleep_until;
@@ -56,7 +57,8 @@ pub fn run_to_end(config: Config) -> Result<u8, SetupError> {
 /// Runs one supervision to its end and returns guillotine's exit status.
 async fn supervise(config: Config) -> Result<u8, SetupError> {
     let started = Instant::now();
-    let mut signals = signals::SignalListener::register().map_err(SetupError::Signals)?;
+    let forwarded = signals::FORWARDED.map(|signal| signal as i32);
+    let mut signals = signals::SignalListener::register(&forwarded).map_err(SetupError::Signals)?;
     if process::is_pid1() {
         tracing::debug!("running as PID 1: reaping every process of the namespace");
     } else if let Err(errno) = process::become_subreaper() {
@@ -67,7 +69,7 @@ async fn supervise(config: Config) -> Result<u8, SetupError> {
         tracing::info!(sentinel = %path.display(), "sentinel already exists; not starting the command (restart after completion)");
         return Ok(0);
     }
-    let child = spawn::spawn(&config.command)?;
+    let child = spawn::spawn(&config.command, spawn::ChildSetup::OwnGroupCleanSignals)?;
     tracing::info!(
         pid = child.as_raw(),
         pgid = child.as_raw(),
@@ -85,7 +87,10 @@ async fn supervise(config: Config) -> Result<u8, SetupError> {
         let event = tokio::select! {
             delivery = signals.next() => match delivery {
                 signals::Delivery::ChildChanged => reaped(child),
-                signals::Delivery::Forward(signal) => Event::SignalReceived(signal),
+                signals::Delivery::Signal(number) => match Signal::try_from(number) {
+                    Ok(signal) => Event::SignalReceived(signal),
+                    Err(_) => continue,
+                },
             },
             () = sentinel.changed() => match sentinel.find_existing() {
                 Some(path) => {
@@ -111,12 +116,12 @@ async fn supervise(config: Config) -> Result<u8, SetupError> {
 fn reaped(child: Pid) -> Event {
     let reaped = reap::reap();
     let mut child_end = None;
-    for (pid, end) in reaped.ended {
-        if pid == child {
-            log_child_end(pid, end);
-            child_end = Some(end);
+    for ended in reaped.ended {
+        if ended.pid == child {
+            log_child_end(child, ended.end);
+            child_end = Some(ended.end);
         } else {
-            tracing::debug!(pid = pid.as_raw(), ?end, "reaped an orphan");
+            tracing::debug!(pid = ended.pid.as_raw(), end = ?ended.end, "reaped an orphan");
         }
     }
     Event::Reaped {

@@ -17,6 +17,54 @@ pub fn become_subreaper() -> nix::Result<()> {
     nix::sys::prctl::set_child_subreaper(true)
 }
 
+/// Makes guillotine the leader of a new process group, so that a signal to the group reaches
+/// the child and everything it starts (GNU `timeout` does this unless `--foreground`). It
+/// fails harmlessly for a session leader, which keeps its group.
+pub fn lead_own_group() {
+    let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
+}
+
+/// Sends a signal by number (real-time ones and 0 included) to `pid`, or to guillotine's own
+/// process group, guillotine included, when `pid` is 0. Gone targets are not an error.
+pub fn send_raw(pid: i32, signal: i32) {
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours.
+    let _ = unsafe { libc::kill(pid, signal) };
+}
+
+/// Sets `signal` to be ignored by guillotine from now on (fails harmlessly for KILL, STOP
+/// and 0, which cannot be ignored).
+pub fn ignore(signal: i32) {
+    // SAFETY: SIG_IGN installs no handler, so no code of ours can run in signal context;
+    // a zeroed sigaction with an empty mask is otherwise valid.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_IGN;
+        libc::sigaction(signal, &action, std::ptr::null_mut());
+    }
+}
+
+/// Ends guillotine by `signal`, so its parent's waitpid sees that death as it saw the child's:
+/// core dumps off (the child already dumped core if it was going to), the signal's default
+/// action back and unblocked, then raised. Returns only if that did not kill us (the
+/// signal's default is to be ignored, or core dumps could not be disabled).
+pub fn die_by(signal: i32) {
+    if nix::sys::prctl::set_dumpable(false).is_err() {
+        return;
+    }
+    // SAFETY: SIG_DFL installs no handler; the sigset is a stack value emptied before use;
+    // raise(3) is an ordinary call. We are on the main thread at the end of main.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(signal, &action, std::ptr::null_mut());
+        let mut only: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut only);
+        libc::sigaddset(&mut only, signal);
+        libc::sigprocmask(libc::SIG_UNBLOCK, &only, std::ptr::null_mut());
+        libc::raise(signal);
+    }
+}
+
 /// True when guillotine is the init of its PID namespace (a container entrypoint).
 pub fn is_pid1() -> bool {
     getpid() == Pid::from_raw(1)

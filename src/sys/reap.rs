@@ -8,10 +8,19 @@ use crate::exit::ChildEnd;
 use nix::errno::Errno;
 use nix::unistd::Pid;
 
+/// One child that ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ended {
+    pub pid: Pid,
+    pub end: ChildEnd,
+    /// It was killed by a signal and dumped core.
+    pub core_dumped: bool,
+}
+
 /// What one pass of the reaper collected.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Reaped {
-    pub ended: Vec<(Pid, ChildEnd)>,
+    pub ended: Vec<Ended>,
     /// False once `waitpid` reports ECHILD: no child, running or zombie, remains.
     pub anyone_left: bool,
 }
@@ -46,7 +55,11 @@ pub fn reap() -> Reaped {
                     // Without WUNTRACED/WCONTINUED only exits and signal deaths are reported.
                     ChildEnd::Exited(libc::WEXITSTATUS(status) as u8)
                 };
-                reaped.ended.push((Pid::from_raw(pid), end));
+                reaped.ended.push(Ended {
+                    pid: Pid::from_raw(pid),
+                    end,
+                    core_dumped: libc::WIFSIGNALED(status) && libc::WCOREDUMP(status),
+                });
             }
         }
     }

@@ -31,8 +31,8 @@ pub const FORWARDED: [Signal; 10] = [
 pub enum Delivery {
     /// SIGCHLD: some child changed state; time to reap.
     ChildChanged,
-    /// A signal to forward.
-    Forward(Signal),
+    /// One of the signals registered, by number.
+    Signal(i32),
 }
 
 /// The stream of signals delivered to guillotine.
@@ -41,14 +41,16 @@ pub struct SignalListener {
 }
 
 impl SignalListener {
-    /// Installs handlers for CHLD and every forwarded signal. Must run inside the tokio
-    /// runtime, before the child is spawned, so that no SIGCHLD can be missed. Handlers also
-    /// matter for PID 1, where the kernel drops any signal that has no handler.
-    pub fn register() -> io::Result<Self> {
-        let numbers = FORWARDED
+    /// Installs handlers for CHLD and each of `signals`, skipping those no handler can
+    /// catch (KILL, STOP) or that signal-hook reserves (SEGV, ILL, FPE, BUS). Must run inside
+    /// the tokio runtime, before the child is spawned, so that no SIGCHLD can be missed.
+    /// Handlers also matter for PID 1, where the kernel drops any signal that has none.
+    pub fn register(signals: &[i32]) -> io::Result<Self> {
+        let numbers = signals
             .iter()
-            .chain(std::iter::once(&Signal::SIGCHLD))
-            .map(|signal| *signal as i32);
+            .copied()
+            .chain(std::iter::once(libc::SIGCHLD))
+            .filter(|number| !signal_hook_registry::FORBIDDEN.contains(number) && *number > 0);
         Ok(SignalListener {
             signals: Signals::new(numbers)?,
         })
@@ -56,17 +58,15 @@ impl SignalListener {
 
     /// The next delivery. Cancel-safe: a signal not yet taken stays in the pipe.
     pub async fn next(&mut self) -> Delivery {
-        loop {
-            let number = match self.signals.next().await {
-                Some(number) => number,
-                // The stream ends only when its handle is closed, which we never do.
-                None => std::future::pending().await,
-            };
-            match Signal::try_from(number) {
-                Ok(Signal::SIGCHLD) => return Delivery::ChildChanged,
-                Ok(signal) => return Delivery::Forward(signal),
-                Err(_) => continue,
-            }
+        let number = match self.signals.next().await {
+            Some(number) => number,
+            // The stream ends only when its handle is closed, which we never do.
+            None => std::future::pending().await,
+        };
+        if number == libc::SIGCHLD {
+            Delivery::ChildChanged
+        } else {
+            Delivery::Signal(number)
         }
     }
 }

@@ -23,6 +23,17 @@ pub enum SpawnError {
 }
 
 impl SpawnError {
+    /// The system's words for the failure, as strerror(3) gives them: "No such file or
+    /// directory", "Permission denied".
+    pub fn os_reason(&self) -> String {
+        let errno = match self {
+            SpawnError::NotFound { .. } => libc::ENOENT,
+            SpawnError::NotExecutable { .. } => libc::EACCES,
+            SpawnError::CannotRun { source, .. } => source.raw_os_error().unwrap_or(libc::EIO),
+        };
+        nix::errno::Errno::from_raw(errno).desc().to_owned()
+    }
+
     /// 127 when the command does not exist, 126 when it exists but cannot run (as coreutils
     /// `timeout`, `env` and `nohup` do).
     pub fn exit_code(&self) -> u8 {
@@ -33,22 +44,47 @@ impl SpawnError {
     }
 }
 
-/// Starts `command` (program and arguments, `PATH` searched) as the leader of a new process
-/// group, with stdio inherited.
-pub fn spawn(command: &[OsString]) -> Result<Pid, SpawnError> {
+/// How the child starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildSetup {
+    /// The supervisor's child: leader of a new process group, every signal at its default
+    /// disposition and none blocked, whatever guillotine inherited.
+    OwnGroupCleanSignals,
+    /// The `timeout` mode's child, as GNU starts it: in guillotine's own group, inherited
+    /// dispositions kept (`nohup timeout …` must keep HUP ignored) except TTIN and TTOU,
+    /// which guillotine ignores for itself. (std clears the signal mask in any case.)
+    SameGroupInheritedSignals,
+}
+
+/// Starts `command` (program and arguments, `PATH` searched) with stdio inherited.
+pub fn spawn(command: &[OsString], setup: ChildSetup) -> Result<Pid, SpawnError> {
     let (program, args) = command
         .split_first()
         .expect("config guarantees a non-empty command");
     let mut builder = Command::new(program);
-    builder.args(args).process_group(0);
-    // SAFETY: the closure runs in the forked child before exec, where only async-signal-safe
-    // calls are allowed. It allocates nothing, takes no lock, and makes only the
-    // rt_sigaction and sigprocmask syscalls (async-signal-safe) on stack values.
-    unsafe {
-        builder.pre_exec(|| {
-            reset_signal_state();
-            Ok(())
-        });
+    builder.args(args);
+    match setup {
+        ChildSetup::OwnGroupCleanSignals => {
+            builder.process_group(0);
+            // SAFETY: the closure runs in the forked child before exec, where only
+            // async-signal-safe calls are allowed. It allocates nothing, takes no lock, and
+            // makes only the rt_sigaction and sigprocmask syscalls on stack values.
+            unsafe {
+                builder.pre_exec(|| {
+                    reset_signal_state(1..=LAST_SIGNAL);
+                    Ok(())
+                });
+            }
+        }
+        ChildSetup::SameGroupInheritedSignals => {
+            // SAFETY: as above; only rt_sigaction on two signals.
+            unsafe {
+                builder.pre_exec(|| {
+                    reset_signal_state([libc::SIGTTIN, libc::SIGTTOU].map(libc::c_long::from));
+                    Ok(())
+                });
+            }
+        }
     }
     match builder.spawn() {
         // Dropping a std Child neither waits nor kills: the reaper will collect it.
@@ -67,18 +103,18 @@ pub fn spawn(command: &[OsString]) -> Result<Pid, SpawnError> {
 /// The highest signal number on Linux (_NSIG - 1 on x86_64 and arm64).
 const LAST_SIGNAL: libc::c_long = 64;
 
-/// Gives every signal its default disposition and unblocks them all, so the child does not
-/// inherit what guillotine ignores, handles or blocks. (Handled signals are reset by exec
+/// Gives these signals their default disposition and unblocks every signal, so the child
+/// does not inherit what guillotine ignores, handles or blocks. (Handled signals are reset by exec
 /// anyway; ignored ones and the mask are not: see execve(2).)
 ///
 /// The raw rt_sigaction syscall is used because glibc's sigaction refuses signals 32 and 33
 /// (reserved for its threads), and an ignored signal 32 is inherited by the child all the
 /// same.
-fn reset_signal_state() {
+fn reset_signal_state(signals: impl IntoIterator<Item = libc::c_long>) {
     // The kernel's struct sigaction is handler, flags, restorer, mask (4 words on x86_64 and
     // arm64); all zero means SIG_DFL, no flags, empty mask, whatever the field order.
     let default_action = [0u64; 4];
-    for signal in 1..=LAST_SIGNAL {
+    for signal in signals {
         if signal == libc::SIGKILL as libc::c_long || signal == libc::SIGSTOP as libc::c_long {
             continue;
         }

@@ -11,8 +11,8 @@ use std::time::Duration;
 /// Overflow gives infinity and underflow 0, both accepted as GNU accepts ERANGE.
 pub fn parse_seconds(text: &str) -> Option<f64> {
     let (value, used) = scan_double(text)?;
-    // NaN fails this comparison too.
-    if !(value >= 0.0) {
+    // Negative numbers and NaN are invalid; -0 is 0.
+    if value.is_nan() || value < 0.0 {
         return None;
     }
     let scale = match &text[used..] {

@@ -1,0 +1,379 @@
+//! GNU `timeout`'s command line, parsed as its `getopt_long("+k:s:v")` does.
+//!
+//! Owns: short option clusters (`-vs INT`, `-k1`), long options with unique-prefix
+//! abbreviations (`--sig=INT`, `--pres`), `--` and the stop at the first operand, and the
+//! exact wording of every usage error. Never: prints, exits or starts anything.
+
+use super::number::parse_seconds;
+use super::signal_names::parse_signal_operand;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+
+/// A checked `timeout` command line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeoutArgs {
+    /// DURATION in seconds (0: no timeout; may be infinite).
+    pub seconds: f64,
+    /// `-k`: seconds after the first signal before KILL (0: never).
+    pub kill_after: f64,
+    /// `-s`: the signal number sent on timeout (0 is accepted, as GNU does).
+    pub signal: i32,
+    pub foreground: bool,
+    pub preserve_status: bool,
+    pub verbose: bool,
+    /// COMMAND and its arguments; never empty.
+    pub command: Vec<OsString>,
+}
+
+/// What the command line asks for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Parsed {
+    Run(TimeoutArgs),
+    Help,
+    Version,
+    /// A usage error: exit 125 after this line (if any) and the "Try --help" line.
+    Usage(Option<String>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flag {
+    KillAfter,
+    Signal,
+    Verbose,
+    Foreground,
+    PreserveStatus,
+    Help,
+    Version,
+}
+
+impl Flag {
+    fn takes_value(self) -> bool {
+        matches!(self, Flag::KillAfter | Flag::Signal)
+    }
+}
+
+const LONG: [(&str, Flag); 7] = [
+    ("kill-after", Flag::KillAfter),
+    ("signal", Flag::Signal),
+    ("verbose", Flag::Verbose),
+    ("foreground", Flag::Foreground),
+    ("preserve-status", Flag::PreserveStatus),
+    ("help", Flag::Help),
+    ("version", Flag::Version),
+];
+
+/// Parses the arguments after the program name.
+pub fn parse(args: &[OsString]) -> Parsed {
+    let mut parsed = TimeoutArgs {
+        seconds: 0.0,
+        kill_after: 0.0,
+        signal: libc::SIGTERM,
+        foreground: false,
+        preserve_status: false,
+        verbose: false,
+        command: vec![],
+    };
+    let mut index = 0;
+    while let Some(arg) = args.get(index) {
+        let bytes = arg.as_bytes();
+        index += 1;
+        if bytes == b"--" {
+            break;
+        }
+        let (flag, value) = if let Some(long) = bytes.strip_prefix(b"--") {
+            let (name, inline) = match long.iter().position(|b| *b == b'=') {
+                Some(at) => (&long[..at], Some(&long[at + 1..])),
+                None => (long, None),
+            };
+            let (full, flag) = match find_long(name) {
+                Ok(found) => found,
+                Err(Ambiguity::None) => {
+                    return usage(format!("unrecognized option '{}'", lossy(bytes)));
+                }
+                Err(Ambiguity::Many(names)) => {
+                    let list: Vec<String> = names.iter().map(|n| format!("'--{n}'")).collect();
+                    return usage(format!(
+                        "option '{}' is ambiguous; possibilities: {}",
+                        lossy(&bytes[..2 + name.len()]),
+                        list.join(" ")
+                    ));
+                }
+            };
+            let value = match (flag.takes_value(), inline) {
+                (false, Some(_)) => {
+                    return usage(format!("option '--{full}' doesn't allow an argument"));
+                }
+                (false, None) => None,
+                (true, Some(value)) => Some(OsStr::from_bytes(value).to_owned()),
+                (true, None) => match args.get(index) {
+                    Some(value) => {
+                        index += 1;
+                        Some(value.clone())
+                    }
+                    None => return usage(format!("option '--{full}' requires an argument")),
+                },
+            };
+            (flag, value)
+        } else if bytes.len() > 1 && bytes[0] == b'-' {
+            // A cluster of short options: -v, -k DURATION, -s SIGNAL, e.g. -vk1 or -vs INT.
+            let mut at = 1;
+            let mut result = None;
+            while at < bytes.len() {
+                let letter = bytes[at];
+                at += 1;
+                let flag = match letter {
+                    b'k' => Flag::KillAfter,
+                    b's' => Flag::Signal,
+                    b'v' => Flag::Verbose,
+                    _ => return usage(format!("invalid option -- '{}'", letter as char)),
+                };
+                if !flag.takes_value() {
+                    if let Err(parsed) = apply(&mut parsed, flag, None) {
+                        return parsed;
+                    }
+                    continue;
+                }
+                let value = if at < bytes.len() {
+                    OsStr::from_bytes(&bytes[at..]).to_owned()
+                } else if let Some(value) = args.get(index) {
+                    index += 1;
+                    value.clone()
+                } else {
+                    return usage(format!(
+                        "option requires an argument -- '{}'",
+                        letter as char
+                    ));
+                };
+                result = Some((flag, Some(value)));
+                break;
+            }
+            match result {
+                Some(found) => found,
+                None => continue,
+            }
+        } else {
+            // The first operand ends the options ("+" in GNU's option string).
+            index -= 1;
+            break;
+        };
+        if let Err(parsed) = apply(&mut parsed, flag, value) {
+            return parsed;
+        }
+    }
+    let operands = &args[index.min(args.len())..];
+    if operands.len() < 2 {
+        return Parsed::Usage(None);
+    }
+    parsed.seconds = match duration(&operands[0]) {
+        Ok(seconds) => seconds,
+        Err(error) => return error,
+    };
+    parsed.command = operands[1..].to_vec();
+    Parsed::Run(parsed)
+}
+
+/// Records one option; an `Err` is the final answer (help, version or a usage error).
+fn apply(parsed: &mut TimeoutArgs, flag: Flag, value: Option<OsString>) -> Result<(), Parsed> {
+    match flag {
+        Flag::KillAfter => parsed.kill_after = duration(&value.unwrap_or_default())?,
+        Flag::Signal => {
+            let operand = value.unwrap_or_default();
+            parsed.signal = parse_signal_operand(&lossy(operand.as_bytes()))
+                .filter(|_| operand.to_str().is_some())
+                .ok_or_else(|| {
+                    Parsed::Usage(Some(format!("{}: invalid signal", quote(&operand))))
+                })?;
+        }
+        Flag::Verbose => parsed.verbose = true,
+        Flag::Foreground => parsed.foreground = true,
+        Flag::PreserveStatus => parsed.preserve_status = true,
+        Flag::Help => return Err(Parsed::Help),
+        Flag::Version => return Err(Parsed::Version),
+    }
+    Ok(())
+}
+
+fn duration(text: &OsStr) -> Result<f64, Parsed> {
+    text.to_str()
+        .and_then(parse_seconds)
+        .ok_or_else(|| Parsed::Usage(Some(format!("invalid time interval {}", quote(text)))))
+}
+
+enum Ambiguity {
+    None,
+    Many(Vec<&'static str>),
+}
+
+/// An exact name, or the one long option it abbreviates.
+fn find_long(name: &[u8]) -> Result<(&'static str, Flag), Ambiguity> {
+    if let Some(exact) = LONG.iter().find(|(long, _)| long.as_bytes() == name) {
+        return Ok(*exact);
+    }
+    let matches: Vec<_> = LONG
+        .iter()
+        .filter(|(long, _)| !name.is_empty() && long.as_bytes().starts_with(name))
+        .collect();
+    match matches.as_slice() {
+        [] => Err(Ambiguity::None),
+        [only] => Ok(**only),
+        many => Err(Ambiguity::Many(
+            many.iter().map(|(long, _)| *long).collect(),
+        )),
+    }
+}
+
+fn usage(message: String) -> Parsed {
+    Parsed::Usage(Some(message))
+}
+
+fn lossy(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Quotes as GNU's `quote()` does in the C locale: 'text', with \' \\ and C escapes for
+/// control characters, octal for other bytes that are not printable ASCII.
+pub fn quote(text: &OsStr) -> String {
+    let mut quoted = String::from("'");
+    for byte in text.as_bytes() {
+        match byte {
+            b'\'' => quoted.push_str("\\'"),
+            b'\\' => quoted.push_str("\\\\"),
+            0x07 => quoted.push_str("\\a"),
+            0x08 => quoted.push_str("\\b"),
+            0x0c => quoted.push_str("\\f"),
+            b'\n' => quoted.push_str("\\n"),
+            b'\r' => quoted.push_str("\\r"),
+            b'\t' => quoted.push_str("\\t"),
+            0x0b => quoted.push_str("\\v"),
+            0x20..=0x7e => quoted.push(*byte as char),
+            other => quoted.push_str(&format!("\\{other:03o}")),
+        }
+    }
+    quoted.push('\'');
+    quoted
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse_str(args: &[&str]) -> Parsed {
+        parse(&args.iter().map(OsString::from).collect::<Vec<_>>())
+    }
+
+    fn run(args: &[&str]) -> TimeoutArgs {
+        match parse_str(args) {
+            Parsed::Run(parsed) => parsed,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
+    fn error(args: &[&str]) -> Option<String> {
+        match parse_str(args) {
+            Parsed::Usage(message) => message,
+            other => panic!("{args:?} gave {other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_in_every_spelling() {
+        let parsed = run(&[
+            "-vs",
+            "INT",
+            "-k1",
+            "--pres",
+            "--foreground",
+            "2m",
+            "cmd",
+            "-x",
+        ]);
+        assert_eq!(parsed.signal, 2);
+        assert_eq!(parsed.kill_after, 1.0);
+        assert!(parsed.verbose && parsed.preserve_status && parsed.foreground);
+        assert_eq!(parsed.seconds, 120.0);
+        assert_eq!(parsed.command, vec![OsString::from("cmd"), "-x".into()]);
+        assert_eq!(run(&["--sig=HUP", "1", "x"]).signal, 1);
+        assert_eq!(run(&["--signal", "USR1", "1", "x"]).signal, 10);
+        assert_eq!(run(&["--kill-after=2", "1", "x"]).kill_after, 2.0);
+        assert_eq!(run(&["-sKILL", "1", "x"]).signal, 9);
+    }
+
+    #[test]
+    fn options_stop_at_the_first_operand_or_double_dash() {
+        assert_eq!(
+            run(&["1", "-v", "x"]).command,
+            vec![OsString::from("-v"), "x".into()]
+        );
+        assert!(!run(&["1", "-v", "x"]).verbose);
+        assert_eq!(
+            run(&["0.2", "--", "sleep"]).command,
+            vec![OsString::from("--"), "sleep".into()]
+        );
+        assert_eq!(run(&["--", "1", "x"]).seconds, 1.0);
+        assert_eq!(
+            error(&["--", "-1", "x"]).unwrap(),
+            "invalid time interval '-1'"
+        );
+    }
+
+    #[test]
+    fn usage_errors_word_for_word() {
+        for (args, message) in [
+            (&["-1", "x"][..], "invalid option -- '1'"),
+            (&["-z", "1", "x"], "invalid option -- 'z'"),
+            (&["-s"], "option requires an argument -- 's'"),
+            (&["--foo", "1", "x"], "unrecognized option '--foo'"),
+            (&["--foo=3", "1", "x"], "unrecognized option '--foo=3'"),
+            (&["--signal"], "option '--signal' requires an argument"),
+            (
+                &["--verbose=1", "1", "x"],
+                "option '--verbose' doesn't allow an argument",
+            ),
+            (
+                &["--ver", "1", "x"],
+                "option '--ver' is ambiguous; possibilities: '--verbose' '--version'",
+            ),
+            (&["-s", "FOO", "1", "x"], "'FOO': invalid signal"),
+            (&["-k", "x", "1", "x"], "invalid time interval 'x'"),
+            (&["1x", "x"], "invalid time interval '1x'"),
+            (&["a'b", "x"], r"invalid time interval 'a\'b'"),
+        ] {
+            assert_eq!(error(args).as_deref(), Some(message), "{args:?}");
+        }
+        assert_eq!(error(&[]), None);
+        assert_eq!(error(&["5"]), None);
+        assert_eq!(error(&["1m"]), None);
+    }
+
+    #[test]
+    fn help_and_version_win_where_they_stand() {
+        assert_eq!(parse_str(&["--help", "--bogus"]), Parsed::Help);
+        assert_eq!(parse_str(&["--vers"]), Parsed::Version);
+        assert!(matches!(
+            parse_str(&["--bogus", "--help"]),
+            Parsed::Usage(Some(_))
+        ));
+        assert!(matches!(parse_str(&["-h"]), Parsed::Usage(Some(_))));
+    }
+
+    #[test]
+    fn quoting_matches_gnu_in_the_c_locale() {
+        for (text, quoted) in [
+            ("a b", "'a b'"),
+            ("a\"b", "'a\"b'"),
+            ("a\\b", r"'a\\b'"),
+            ("a\tb\n", r"'a\tb\n'"),
+            ("é", r"'\303\251'"),
+        ] {
+            assert_eq!(quote(OsStr::new(text)), quoted);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(args in proptest::collection::vec(".*", 0..6)) {
+            let _ = parse(&args.into_iter().map(OsString::from).collect::<Vec<_>>());
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The `timeout` mode's event loop: GNU's set-up order, then signals, the reaper and the
+//! timers fed to [`TimeoutMachine`], and its actions carried out.
+//!
+//! Never: decides (that is `machine`) or calls `waitpid` outside `sys::reap`.
+
+use super::args::{TimeoutArgs, quote};
+use super::machine::{Action, Event, KillAfter, TimeoutMachine, TimeoutPolicy};
+use super::number::timer;
+use super::signal_names::signal_name;
+use crate::sys::{process, reap, signals, spawn};
+use std::time::Instant;
+use tokio::time::sleep_until;
+
+/// How guillotine ends in `timeout` mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeoutEnd {
+    Exit(u8),
+    /// Die of this signal as the child did; exit with `otherwise` if it is not fatal.
+    DieBy {
+        signal: i32,
+        otherwise: u8,
+    },
+}
+
+/// Runs COMMAND under the timeout. `program` is the name messages start with.
+pub fn run(args: TimeoutArgs, program: &str) -> TimeoutEnd {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(supervise(args, program)),
+        Err(error) => {
+            eprintln!("{program}: cannot start the event loop: {error}");
+            TimeoutEnd::Exit(125)
+        }
+    }
+}
+
+async fn supervise(args: TimeoutArgs, program: &str) -> TimeoutEnd {
+    if !args.foreground {
+        process::lead_own_group();
+    }
+    let triggers = [
+        libc::SIGALRM,
+        libc::SIGINT,
+        libc::SIGQUIT,
+        libc::SIGHUP,
+        libc::SIGTERM,
+        args.signal,
+    ];
+    let mut signals = match signals::SignalListener::register(&triggers) {
+        Ok(signals) => signals,
+        Err(error) => {
+            eprintln!("{program}: cannot install signal handlers: {error}");
+            return TimeoutEnd::Exit(125);
+        }
+    };
+    // Not stopped when a background job touches the terminal; the child gets them back.
+    process::ignore(libc::SIGTTIN);
+    process::ignore(libc::SIGTTOU);
+    let command = quote(&args.command[0]);
+    let child = match spawn::spawn(&args.command, spawn::ChildSetup::SameGroupInheritedSignals) {
+        Ok(child) => child,
+        Err(error) => {
+            eprintln!(
+                "{program}: failed to run command {command}: {}",
+                error.os_reason()
+            );
+            return TimeoutEnd::Exit(error.exit_code());
+        }
+    };
+    let policy = TimeoutPolicy {
+        signal: args.signal,
+        kill_after: if args.kill_after > 0.0 {
+            KillAfter::After(timer(args.kill_after))
+        } else {
+            KillAfter::Disabled
+        },
+        foreground: args.foreground,
+        preserve_status: args.preserve_status,
+        verbose: args.verbose,
+    };
+    let mut machine = TimeoutMachine::new(policy, timer(args.seconds), Instant::now());
+    loop {
+        let deadline = machine.deadline();
+        let event = tokio::select! {
+            delivery = signals.next() => match delivery {
+                signals::Delivery::ChildChanged => {
+                    match reap::reap().ended.into_iter().find(|ended| ended.pid == child) {
+                        Some(ended) => Event::ChildEnded { end: ended.end, core_dumped: ended.core_dumped },
+                        None => continue,
+                    }
+                }
+                signals::Delivery::Signal(number) => Event::SignalReceived(number),
+            },
+            () = sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
+                Event::TimerFired
+            }
+        };
+        for action in machine.on_event(event, Instant::now()) {
+            match action {
+                Action::Announce(signal) => {
+                    let name = signal_name(signal).unwrap_or_else(|| signal.to_string());
+                    eprintln!("{program}: sending signal {name} to command {command}");
+                }
+                Action::SignalChild(signal) => process::send_raw(child.as_raw(), signal),
+                Action::SignalOwnGroup(signal) => {
+                    process::ignore(signal);
+                    process::send_raw(0, signal);
+                }
+                Action::ReportCoreDump => {
+                    eprintln!("{program}: the monitored command dumped core");
+                }
+                Action::Exit(status) => return TimeoutEnd::Exit(status),
+                Action::DieBy { signal, otherwise } => {
+                    return TimeoutEnd::DieBy { signal, otherwise };
+                }
+            }
+        }
+    }
+}
