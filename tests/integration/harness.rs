@@ -254,6 +254,25 @@ impl Guillotine {
         }
     }
 
+    /// Waits (bounded) for the process to exit, then kills what is left of its process group
+    /// (for tests where leftovers are the expected behaviour, as when GNU timeout dies of a
+    /// signal and its command goes on), so the output ends.
+    pub fn wait_exit_then_kill_group(&mut self) -> ExitStatus {
+        let end = Instant::now() + DEADLINE;
+        loop {
+            if let Some(status) = self.process.try_wait().expect("try_wait") {
+                self.status = Some(status);
+                let _ = killpg(Pid::from_raw(self.pid()), Signal::SIGKILL);
+                self.drain_output();
+                return status;
+            }
+            if Instant::now() >= end {
+                self.fail(&format!("did not exit within {DEADLINE:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// Waits for the exit and checks its code.
     pub fn expect_exit(&mut self, code: i32) {
         let status = self.wait_exit();

@@ -10,3 +10,4 @@ mod sentinel;
 mod signals;
 mod stop_sequence;
 mod strtod;
+mod timeout_gnu;

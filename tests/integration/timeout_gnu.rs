@@ -1,0 +1,234 @@
+//! The `timeout` mode against the system's GNU coreutils `timeout`, the oracle: every case
+//! runs through both, and the exit status (or signal death) their parent sees, the set of
+//! signals the command saw and stderr (program name aside) must be the same.
+
+use crate::harness::{Guillotine, PROBE, Track, clean_environment};
+use nix::sys::signal::Signal;
+use std::collections::BTreeSet;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::Command;
+
+const GNU_TIMEOUT: &str = "/usr/bin/timeout";
+
+/// One row of the matrix: `timeout` arguments (`@` stands for the probe) and, optionally,
+/// a signal sent to `timeout` itself once the probe is ready.
+struct Case {
+    args: &'static str,
+    poke: Option<Signal>,
+}
+
+const fn case(args: &'static str) -> Case {
+    Case { args, poke: None }
+}
+
+const fn poked(args: &'static str, signal: Signal) -> Case {
+    Case {
+        args,
+        poke: Some(signal),
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Observed {
+    /// "exit N" or "signal N", as the parent's waitpid saw it.
+    status: String,
+    signals_seen: BTreeSet<String>,
+    stderr: String,
+}
+
+/// How our side is invoked: a link named `timeout`, or `guillotine timeout`.
+enum Ours<'a> {
+    Multicall(&'a Path),
+    Subcommand,
+}
+
+fn observe(program: &[&str], display_name: &str, case: &Case) -> Observed {
+    let mut command = Command::new(program[0]);
+    command.args(&program[1..]);
+    for word in case.args.split(' ').filter(|word| !word.is_empty()) {
+        command.arg(if word == "@" { PROBE } else { word });
+    }
+    clean_environment(&mut command);
+    command.env("LC_ALL", "C");
+    let mut run = Guillotine::spawn(command, Track::ProbePids);
+    if let Some(signal) = case.poke {
+        run.wait_ready();
+        run.signal(signal);
+    }
+    let status = run.wait_exit_then_kill_group();
+    let status = match status.signal() {
+        Some(signal) => format!("signal {signal}"),
+        None => format!("exit {}", status.code().unwrap()),
+    };
+    let signals_seen = run
+        .stdout()
+        .iter()
+        .filter_map(|line| line.strip_prefix("signal "))
+        .filter_map(|rest| rest.split("name=").nth(1))
+        .map(str::to_owned)
+        .collect();
+    Observed {
+        status,
+        signals_seen,
+        stderr: run.stderr().replace(display_name, "PROG"),
+    }
+}
+
+fn compare(cases: &[Case], ours: Ours) {
+    let link_dir = crate::harness::scratch();
+    let link;
+    let (our_program, our_name): (Vec<&str>, String) = match ours {
+        Ours::Multicall(target) => {
+            link = link_dir.path().join("timeout");
+            std::os::unix::fs::symlink(target, &link).unwrap();
+            (
+                vec![link.to_str().unwrap()],
+                link.to_str().unwrap().to_owned(),
+            )
+        }
+        Ours::Subcommand => (
+            vec![crate::harness::GUILLOTINE, "timeout"],
+            "guillotine timeout".to_owned(),
+        ),
+    };
+    let mut mismatches = Vec::new();
+    for case in cases {
+        let expected = observe(&[GNU_TIMEOUT], GNU_TIMEOUT, case);
+        let actual = observe(&our_program, &our_name, case);
+        if expected != actual {
+            mismatches.push(format!(
+                "timeout {} (poke {:?})\n  GNU:  {expected:?}\n  ours: {actual:?}",
+                case.args, case.poke
+            ));
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} of {} cases differ from GNU timeout:\n{}",
+        mismatches.len(),
+        cases.len(),
+        mismatches.join("\n")
+    );
+}
+
+#[test]
+fn exit_statuses_and_signal_deaths_match_gnu() {
+    compare(
+        &[
+            case("5 @ --exit 0"),
+            case("5 @ --exit 3"),
+            case("5 @ --exit 255"),
+            case("5 @ --die TERM"),
+            case("5 @ --die SEGV"),
+            case("5 @ --die KILL"),
+            case("5 @ --die USR1"),
+            case("--preserve-status 5 @ --die INT"),
+            case("0 @ --exit 5"),
+            case("inf @ --exit 0"),
+            case("1e999 @ --exit 0"),
+            case("-v 5 @ --exit 4"),
+        ],
+        Ours::Multicall(Path::new(crate::harness::GUILLOTINE)),
+    );
+}
+
+#[test]
+fn timeouts_match_gnu() {
+    compare(
+        &[
+            case("0.5 @"),
+            case("0.5s @"),
+            case(".5 @"),
+            case("5e-1 @"),
+            case("0x1p-1 @"),
+            case("0.0083m @"),
+            case("-s INT 0.5 @"),
+            case("-s KILL 0.5 @"),
+            case("--signal=HUP 0.5 @"),
+            case("-s 10 0.5 @"),
+            case("-s 143 0.5 @"),
+            case("-s SIGUSR2 0.5 @"),
+            case("-s usr1 0.5 @"),
+            case("-sQUIT 0.5 @"),
+            case("--sig=ALRM 0.5 @"),
+            case("--preserve-status 0.5 @"),
+            case("--pres -s INT 0.5 @"),
+        ],
+        Ours::Subcommand,
+    );
+}
+
+#[test]
+fn kill_after_verbose_and_foreground_match_gnu() {
+    compare(
+        &[
+            case("-k 0.3 0.5 @ --ignore TERM"),
+            case("--kill-after=0.3 0.5 @ --ignore TERM"),
+            case("-vk 0.3 0.5 @ --ignore TERM"),
+            case("-v 0.5 @"),
+            case("-v -s 0 -k 0.3 0.5 @"),
+            case("-s CONT -k 0.3 0.5 @"),
+            case("-v -s RTMIN+1 0.5 @ --ignore-all --exit 0"),
+            case("--foreground 0.5 @"),
+            case("--foreground -k 0.3 0.5 @ --ignore TERM"),
+            case("--foreground -s KILL 0.5 @"),
+            case("--preserve-status -s KILL 0.5 @"),
+        ],
+        Ours::Subcommand,
+    );
+}
+
+#[test]
+fn usage_errors_match_gnu() {
+    compare(
+        &[
+            case(""),
+            case("5"),
+            case("1x @"),
+            case("-1 @"),
+            case("-- -1 @"),
+            case("nan @"),
+            case("1ss @"),
+            case("1D @"),
+            case("-inf @"),
+            case("-s FOO 1 @"),
+            case("-s 65 1 @"),
+            case("-s 32 1 @"),
+            case("-s RTMAX+1 1 @"),
+            case("--foo 1 @"),
+            case("--foo=bar 1 @"),
+            case("-z 1 @"),
+            case("-s"),
+            case("--signal"),
+            case("--verbose=1 1 @"),
+            case("--ver 1 @"),
+            case("-k x 1 @"),
+            case("-k -1 1 @"),
+            case("1 no-such-command-xyz"),
+            case("1 /etc/passwd"),
+            case("1 /tmp"),
+            case("1 -- @"),
+        ],
+        Ours::Multicall(Path::new(crate::harness::GUILLOTINE)),
+    );
+}
+
+#[test]
+fn signals_sent_to_timeout_match_gnu() {
+    compare(
+        &[
+            poked("5 @", Signal::SIGTERM),
+            poked("5 @", Signal::SIGINT),
+            poked("5 @", Signal::SIGHUP),
+            poked("5 @", Signal::SIGQUIT),
+            poked("5 @", Signal::SIGALRM),
+            poked("5 @", Signal::SIGUSR1),
+            poked("-s USR1 5 @", Signal::SIGUSR1),
+            poked("-k 0.3 5 @ --ignore TERM", Signal::SIGTERM),
+            poked("--foreground 5 @", Signal::SIGTERM),
+            poked("-v 5 @", Signal::SIGINT),
+        ],
+        Ours::Subcommand,
+    );
+}
