@@ -119,3 +119,37 @@ fn aktsk_environment_variables_are_accepted_and_interval_keeps_inotify() {
     run.wait_signal_seen(ready.pid, "TERM");
     run.expect_exit(0);
 }
+
+#[test]
+fn without_inotify_guillotine_falls_back_to_polling_and_says_so() {
+    use std::os::unix::process::CommandExt;
+    let dir = scratch();
+    let done = dir.path().join("done");
+    let mut command = guillotine(&["--watch", done.to_str().unwrap(), "--", PROBE]);
+    // SAFETY: runs in the forked test child before exec; close_range and setrlimit are
+    // plain syscalls on integers and a stack value.
+    unsafe {
+        command.pre_exec(|| {
+            // With only 10 descriptors, guillotine's signal pipe and event loop fit, but
+            // the inotify watcher's own descriptors do not: inotify "cannot be set up".
+            libc::close_range(3, u32::MAX, 0);
+            let limit = libc::rlimit {
+                rlim_cur: 10,
+                rlim_max: 10,
+            };
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+            Ok(())
+        });
+    }
+    let mut run = Guillotine::spawn(command, crate::harness::Track::ProbePids);
+    let ready = run.wait_ready();
+    touch(&done);
+    run.wait_signal_seen(ready.pid, "TERM");
+    run.expect_exit(0);
+    assert!(
+        run.stderr()
+            .contains("inotify is not available; polling for sentinels instead"),
+        "stderr: {}",
+        run.stderr()
+    );
+}
