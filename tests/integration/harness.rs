@@ -374,3 +374,35 @@ pub fn field(line: &str, name: &str) -> Option<i32> {
 pub fn scratch() -> tempfile::TempDir {
     tempfile::tempdir().expect("create a temporary directory")
 }
+
+/// A sentinel file name in a fresh directory (the file does not exist yet).
+pub struct Sentinel {
+    _dir: tempfile::TempDir,
+    pub path: std::path::PathBuf,
+}
+
+impl Sentinel {
+    pub fn new() -> Self {
+        let dir = scratch();
+        let path = dir.path().join("done");
+        Sentinel { _dir: dir, path }
+    }
+
+    pub fn arg(&self) -> &str {
+        self.path.to_str().expect("a UTF-8 temporary path")
+    }
+
+    /// What the main container does: creates the file.
+    pub fn touch(&self) {
+        std::fs::write(&self.path, b"").expect("write the sentinel");
+    }
+}
+
+/// Starts `guillotine --watch SENTINEL OPTIONS... -- PROBE PROBE_ARGS...`.
+pub fn watching(sentinel: &Sentinel, options: &[&str], probe_args: &[&str]) -> Guillotine {
+    let mut args = vec!["--watch", sentinel.arg()];
+    args.extend_from_slice(options);
+    args.extend_from_slice(&["--", PROBE]);
+    args.extend_from_slice(probe_args);
+    Guillotine::start(&args)
+}

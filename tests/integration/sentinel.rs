@@ -1,7 +1,7 @@
 //! Sentinel detection: after start, before start, in a directory that does not exist yet,
 //! with inotify and with polling.
 
-use crate::harness::{Guillotine, PROBE, guillotine, scratch};
+use crate::harness::{Guillotine, PROBE, Sentinel, guillotine, scratch, watching};
 use std::path::Path;
 use std::process::Command;
 
@@ -11,22 +11,14 @@ fn touch(path: &Path) {
 
 #[test]
 fn sentinel_after_start_stops_child_and_grandchildren() {
-    let dir = scratch();
-    let done = dir.path().join("done");
-    let mut run = Guillotine::start(&[
-        "--watch",
-        done.to_str().unwrap(),
-        "--",
-        PROBE,
-        "--grandchildren",
-        "2",
-    ]);
+    let done = Sentinel::new();
+    let mut run = watching(&done, &[], &["--grandchildren", "2"]);
     let ready = run.wait_ready();
     let first = run.wait_line("first grandchild", |line| line.starts_with("grandchild "));
     let second = run.wait_line("second grandchild", |line| {
         line.starts_with("grandchild ") && line != first
     });
-    touch(&done);
+    done.touch();
     run.wait_signal_seen(ready.pid, "TERM");
     for grandchild in [&first, &second] {
         let pid = crate::harness::field(grandchild, "pid").unwrap();
@@ -40,10 +32,9 @@ fn sentinel_after_start_stops_child_and_grandchildren() {
 
 #[test]
 fn sentinel_before_start_never_spawns() {
-    let dir = scratch();
-    let done = dir.path().join("done");
-    touch(&done);
-    let mut run = Guillotine::start(&["--watch", done.to_str().unwrap(), "--", PROBE]);
+    let done = Sentinel::new();
+    done.touch();
+    let mut run = watching(&done, &[], &[]);
     run.expect_exit(0);
     assert!(
         run.stdout().is_empty(),
@@ -105,17 +96,16 @@ fn any_of_several_sentinels_triggers() {
 
 #[test]
 fn aktsk_environment_variables_are_accepted_and_interval_keeps_inotify() {
-    let dir = scratch();
-    let done = dir.path().join("done");
+    let done = Sentinel::new();
     let mut command: Command = guillotine(&["--", PROBE]);
     // An hour-long poll interval would never see the sentinel within the test's deadline:
     // detection here proves inotify stayed on.
     command
-        .env("GUILLOTINE_WATCHED_FILE", &done)
+        .env("GUILLOTINE_WATCHED_FILE", &done.path)
         .env("GUILLOTINE_INTERVAL", "3600");
     let mut run = Guillotine::spawn(command, crate::harness::Track::ProbePids);
     let ready = run.wait_ready();
-    touch(&done);
+    done.touch();
     run.wait_signal_seen(ready.pid, "TERM");
     run.expect_exit(0);
 }
@@ -123,9 +113,8 @@ fn aktsk_environment_variables_are_accepted_and_interval_keeps_inotify() {
 #[test]
 fn without_inotify_guillotine_falls_back_to_polling_and_says_so() {
     use std::os::unix::process::CommandExt;
-    let dir = scratch();
-    let done = dir.path().join("done");
-    let mut command = guillotine(&["--watch", done.to_str().unwrap(), "--", PROBE]);
+    let done = Sentinel::new();
+    let mut command = guillotine(&["--watch", done.arg(), "--", PROBE]);
     // SAFETY: runs in the forked test child before exec; close_range and setrlimit are
     // plain syscalls on integers and a stack value.
     unsafe {
@@ -143,7 +132,7 @@ fn without_inotify_guillotine_falls_back_to_polling_and_says_so() {
     }
     let mut run = Guillotine::spawn(command, crate::harness::Track::ProbePids);
     let ready = run.wait_ready();
-    touch(&done);
+    done.touch();
     run.wait_signal_seen(ready.pid, "TERM");
     run.expect_exit(0);
     assert!(

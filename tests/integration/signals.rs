@@ -4,18 +4,27 @@ use crate::harness::{Guillotine, PROBE, guillotine};
 use nix::sys::signal::Signal;
 use std::os::unix::process::CommandExt;
 
-const FORWARDED: [Signal; 10] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-    Signal::SIGTERM,
-    Signal::SIGCONT,
-    Signal::SIGWINCH,
-    Signal::SIGPWR,
-];
+use guillotine::sys::signals::FORWARDED;
+
+#[test]
+fn the_forwarded_set_covers_what_sidecars_need() {
+    for required in [
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGWINCH,
+        Signal::SIGCONT,
+    ] {
+        assert!(FORWARDED.contains(&required), "{required} is not forwarded");
+    }
+    assert!(
+        !FORWARDED.contains(&Signal::SIGCHLD),
+        "CHLD is guillotine's own"
+    );
+}
 
 fn short(signal: Signal) -> &'static str {
     signal.as_str().trim_start_matches("SIG")

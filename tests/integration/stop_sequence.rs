@@ -1,25 +1,15 @@
 //! The stop sequence: stop signal, grace, SIGKILL; orphans; what a child leaves behind.
 
-use crate::harness::{Guillotine, PROBE, field, scratch};
+use crate::harness::{Guillotine, PROBE, Sentinel, field, watching};
 use std::time::{Duration, Instant};
 
 #[test]
 fn child_ignoring_term_is_killed_after_grace() {
-    let dir = scratch();
-    let done = dir.path().join("done");
-    let mut run = Guillotine::start(&[
-        "--watch",
-        done.to_str().unwrap(),
-        "--grace",
-        "500ms",
-        "--",
-        PROBE,
-        "--ignore",
-        "TERM",
-    ]);
+    let done = Sentinel::new();
+    let mut run = watching(&done, &["--grace", "500ms"], &["--ignore", "TERM"]);
     let ready = run.wait_ready();
     let touched = Instant::now();
-    std::fs::write(&done, b"").unwrap();
+    done.touch();
     run.wait_signal_seen(ready.pid, "TERM");
     run.expect_exit(0);
     let took = touched.elapsed();
@@ -36,39 +26,22 @@ fn child_ignoring_term_is_killed_after_grace() {
 
 #[test]
 fn stop_signal_option_is_used() {
-    let dir = scratch();
-    let done = dir.path().join("done");
-    let mut run = Guillotine::start(&[
-        "--watch",
-        done.to_str().unwrap(),
-        "--stop-signal",
-        "SIGUSR2",
-        "--",
-        PROBE,
-    ]);
+    let done = Sentinel::new();
+    let mut run = watching(&done, &["--stop-signal", "SIGUSR2"], &[]);
     let ready = run.wait_ready();
-    std::fs::write(&done, b"").unwrap();
+    done.touch();
     run.wait_signal_seen(ready.pid, "USR2");
     run.expect_exit(0);
 }
 
 #[test]
 fn orphans_that_left_the_group_get_the_stop_sequence() {
-    let dir = scratch();
-    let done = dir.path().join("done");
-    let mut run = Guillotine::start(&[
-        "--watch",
-        done.to_str().unwrap(),
-        "--grace",
-        "500ms",
-        "--",
-        PROBE,
-        "--orphan",
-        "--orphan-workers",
-        "2",
-        "--ignore",
-        "TERM",
-    ]);
+    let done = Sentinel::new();
+    let mut run = watching(
+        &done,
+        &["--grace", "500ms"],
+        &["--orphan", "--orphan-workers", "2", "--ignore", "TERM"],
+    );
     let ready = run.wait_ready();
     let orphan = run.wait_line("orphan", |line| line.starts_with("orphan "));
     let orphan_pid = field(&orphan, "pid").unwrap();
@@ -81,7 +54,7 @@ fn orphans_that_left_the_group_get_the_stop_sequence() {
     let second_worker = run.wait_line("a second worker", |line| {
         line.starts_with("worker ") && line != worker
     });
-    std::fs::write(&done, b"").unwrap();
+    done.touch();
     // Everyone (here: ignoring TERM) sees the stop signal, then dies of SIGKILL.
     run.wait_signal_seen(orphan_pid, "TERM");
     for worker in [&worker, &second_worker] {
