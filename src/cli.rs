@@ -26,6 +26,12 @@ Exit status (before --exit-map): the child's own status (128+N if signal N kille
 when the sentinel stopped it; 124 when the lifetime ran out (137 if SIGKILL was needed); 125
 for guillotine's usage errors; 126 when COMMAND cannot run; 127 when it is not found.
 
+Subcommands (for a COMMAND of the same name, put -- first):
+  guillotine run --done PATH -- COMMAND...   the main container: run, then write the sentinel
+  guillotine done [--exit-code N] PATH...    write sentinels (no shell or touch needed)
+  guillotine install DIR                     copy guillotine (and a timeout name) into DIR
+  guillotine timeout [OPTION] DURATION COMMAND...   GNU timeout, exactly
+
 Environment: GUILLOTINE_LOG sets the log filter (tracing env-filter syntax, default info).";
 
 #[derive(Debug, Parser)]
@@ -108,6 +114,46 @@ pub struct Args {
     )]
     pub exit_map: Vec<String>,
 
+    /// POST to this URL when the stop sequence starts (repeatable), then give the child
+    /// the grace period to exit by itself before the stop signal (envoy /quitquitquit).
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GUILLOTINE_QUIT_URL",
+        help_heading = "Stop sequence"
+    )]
+    pub quit_url: Vec<String>,
+
+    /// Write this file once the child is ready (see --ready-when), so a main container
+    /// without a shell can wait for it.
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "GUILLOTINE_READY_FILE",
+        help_heading = "Readiness"
+    )]
+    pub ready_file: Option<PathBuf>,
+
+    /// When the child counts as ready (repeatable, all must hold): tcp://HOST:PORT,
+    /// http://HOST:PORT/PATH (2xx) or file:PATH. Without it: as soon as it started.
+    #[arg(
+        long,
+        value_name = "PROBE",
+        env = "GUILLOTINE_READY_WHEN",
+        help_heading = "Readiness"
+    )]
+    pub ready_when: Vec<String>,
+
+    /// Where to write one line saying why guillotine stopped [default: /dev/termination-log
+    /// when it exists and is writable].
+    #[arg(
+        long,
+        value_name = "PATH",
+        env = "GUILLOTINE_TERMINATION_LOG",
+        help_heading = "Logging"
+    )]
+    pub termination_log: Option<PathBuf>,
+
     /// Log line format on stderr.
     #[arg(
         long,
@@ -134,11 +180,146 @@ pub enum LogFormat {
     Json,
 }
 
-/// Parses the command line; on `--help` or `--version` prints them and gives status 0, on a
-/// usage error prints one line and gives 125.
-pub fn parse(argv: Vec<OsString>) -> Result<Args, u8> {
-    use clap::Parser;
-    Args::try_parse_from(argv).map_err(|error| {
+/// `guillotine run`: the main container's side.
+#[derive(Debug, Parser)]
+#[command(
+    name = "guillotine run",
+    version,
+    override_usage = "guillotine run --done PATH [OPTIONS] [--] COMMAND [ARGS]...",
+    about = "Runs the main container's COMMAND (own process group, signals forwarded, zombies \
+             reaped), then writes the sentinel(s) with its exit status and exits with it.",
+    after_help = RUN_EXAMPLES
+)]
+pub struct RunArgs {
+    /// Sentinel to write when COMMAND ends (repeatable); its content is the exit status.
+    #[arg(
+        long = "done",
+        value_name = "PATH",
+        required = true,
+        env = "GUILLOTINE_DONE"
+    )]
+    pub done: Vec<PathBuf>,
+
+    /// always: also when COMMAND fails, dies of a signal or cannot start (restartPolicy
+    /// Never); success: only when it exits 0 (restartPolicy OnFailure restarts it in place).
+    #[arg(long, value_enum, default_value = "always", env = "GUILLOTINE_DONE_ON")]
+    pub done_on: DoneOn,
+
+    /// Start COMMAND only once this holds (repeatable, all must hold): tcp://HOST:PORT,
+    /// http://HOST:PORT/PATH (2xx) or file:PATH.
+    #[arg(long, value_name = "PROBE", env = "GUILLOTINE_WAIT_FOR")]
+    pub wait_for: Vec<String>,
+
+    /// Give up waiting after this long: the sentinel is written and guillotine exits 124.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "60s",
+        env = "GUILLOTINE_WAIT_TIMEOUT"
+    )]
+    pub wait_timeout: String,
+
+    /// Log line format on stderr.
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        default_value = "text",
+        env = "GUILLOTINE_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+
+    /// The main container's command, with its arguments.
+    #[arg(value_name = "COMMAND", trailing_var_arg = true, num_args = 1..)]
+    pub command: Vec<OsString>,
+}
+
+const RUN_EXAMPLES: &str = "\
+Examples:
+  # Wait for the proxy, migrate, then stop the sidecar whatever happened:
+  guillotine run --wait-for tcp://127.0.0.1:5432 --done /shared/done -- ./migrate.sh
+
+  # restartPolicy OnFailure: only a success ends the sidecar:
+  guillotine run --done /shared/done --done-on success -- ./batch
+
+Exit status: COMMAND's (128+N if signal N killed it); 124 when --wait-for did not hold
+within --wait-timeout (COMMAND never ran); 125 usage errors; 126/127 COMMAND cannot run or
+was not found. The sentinel is written in every one of these cases with --done-on always.";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DoneOn {
+    Always,
+    Success,
+}
+
+/// `guillotine done`: write sentinels without a shell.
+#[derive(Debug, Parser)]
+#[command(
+    name = "guillotine done",
+    version,
+    about = "Writes each sentinel atomically (a temporary file, then rename), its content the \
+             exit code on one line. Missing directories are created."
+)]
+pub struct DoneArgs {
+    /// The exit code to record.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        env = "GUILLOTINE_EXIT_CODE"
+    )]
+    pub exit_code: u8,
+
+    /// Sentinel files to write.
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+}
+
+/// `guillotine install`: equip another image through a shared volume.
+#[derive(Debug, Parser)]
+#[command(
+    name = "guillotine install",
+    version,
+    about = "Copies this executable into DIR as `guillotine` (atomically, mode 0555) with a \
+             `timeout` link beside it, for an init container to equip any sidecar image."
+)]
+pub struct InstallArgs {
+    /// The directory (an emptyDir mounted by the sidecar too).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    Supervise(Args),
+    Run(RunArgs),
+    Done(DoneArgs),
+    Install(InstallArgs),
+}
+
+/// Parses the command line: a subcommand named by the first argument, else the supervisor.
+/// On `--help` or `--version` prints them and gives status 0, on a usage error prints one
+/// line and gives 125.
+pub fn parse(mut argv: Vec<OsString>) -> Result<Invocation, u8> {
+    let subcommand = argv
+        .get(1)
+        .and_then(|first| first.to_str())
+        .map(str::to_owned);
+    let mut rest = || {
+        argv.remove(0);
+        argv.clone()
+    };
+    match subcommand.as_deref() {
+        Some("run") => parse_as::<RunArgs>(rest()).map(Invocation::Run),
+        Some("done") => parse_as::<DoneArgs>(rest()).map(Invocation::Done),
+        Some("install") => parse_as::<InstallArgs>(rest()).map(Invocation::Install),
+        _ => parse_as::<Args>(argv).map(Invocation::Supervise),
+    }
+}
+
+fn parse_as<T: Parser>(argv: Vec<OsString>) -> Result<T, u8> {
+    T::try_parse_from(argv).map_err(|error| {
         if matches!(
             error.kind(),
             clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion

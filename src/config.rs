@@ -8,6 +8,7 @@
 use crate::cli::Args;
 use crate::duration::{DurationError, parse_duration};
 use crate::exit_map::{ExitMap, ExitMapError};
+use crate::readiness::{Probe, ProbeError, parse_probe};
 use crate::sentinel::PollSettings;
 use crate::signal::{SignalError, parse_signal};
 use crate::supervisor::StopPolicy;
@@ -18,6 +19,9 @@ use std::time::Duration;
 /// How long after SIGKILL guillotine waits for the last process to be reaped. Only a process
 /// in uninterruptible sleep (D state) outlives SIGKILL that long.
 const KILL_WAIT: Duration = Duration::from_secs(5);
+
+/// `--grace`'s default, also used by `guillotine run`.
+const DEFAULT_GRACE: Duration = Duration::from_secs(10);
 
 /// The polling interval when inotify is unavailable and nothing else is said: aktsk/guillotine's.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -43,6 +47,14 @@ pub enum ConfigError {
     Lifetime(DurationError),
     #[error("--exit-map: {0}")]
     ExitMap(ExitMapError),
+    #[error("--ready-when: {0}")]
+    ReadyWhen(ProbeError),
+    #[error("--ready-when needs --ready-file: the file to write once the probes hold")]
+    ReadyWhenWithoutFile,
+    #[error(
+        "--quit-url: {0:?} is not an http:// URL; use e.g. http://127.0.0.1:15000/quitquitquit"
+    )]
+    QuitUrl(String),
 }
 
 impl ConfigError {
@@ -60,6 +72,44 @@ pub struct Config {
     /// None: no lifetime (also for `--lifetime 0`, as `timeout 0` disables the timeout).
     pub lifetime: Option<Duration>,
     pub exit_map: ExitMap,
+    /// POSTed, in order, when the stop sequence starts.
+    pub quit_urls: Vec<String>,
+    pub ready: Option<ReadyFile>,
+    /// Where the termination message goes (None: Kubernetes' default if present).
+    pub termination_log: Option<PathBuf>,
+}
+
+/// `--ready-file` and the probes that must hold before it is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadyFile {
+    pub path: PathBuf,
+    pub probes: Vec<Probe>,
+}
+
+impl Config {
+    /// The supervisor's defaults for one command: no sentinel, lifetime, remapping or
+    /// readiness (what `guillotine run` needs).
+    pub fn for_command(command: Vec<OsString>) -> Self {
+        Config {
+            command,
+            sentinels: vec![],
+            poll: PollSettings {
+                forced: false,
+                interval: DEFAULT_POLL_INTERVAL,
+            },
+            stop: StopPolicy {
+                stop_signal: nix::sys::signal::Signal::SIGTERM,
+                grace: DEFAULT_GRACE,
+                kill_wait: KILL_WAIT,
+                quit_first: false,
+            },
+            lifetime: None,
+            exit_map: ExitMap::default(),
+            quit_urls: vec![],
+            ready: None,
+            termination_log: None,
+        }
+    }
 }
 
 impl TryFrom<Args> for Config {
@@ -101,9 +151,28 @@ impl TryFrom<Args> for Config {
         };
         let exit_map = ExitMap::parse(args.exit_map.iter().map(String::as_str))
             .map_err(ConfigError::ExitMap)?;
+        let probes = args
+            .ready_when
+            .iter()
+            .map(|text| parse_probe(text))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(ConfigError::ReadyWhen)?;
+        let ready = match (args.ready_file, probes.is_empty()) {
+            (Some(path), _) => Some(ReadyFile { path, probes }),
+            (None, true) => None,
+            (None, false) => return Err(ConfigError::ReadyWhenWithoutFile),
+        };
+        if let Some(bad) = args.quit_url.iter().find(|url| {
+            url.strip_prefix("http://")
+                .is_none_or(|rest| rest.split('/').next().unwrap_or("").is_empty())
+        }) {
+            return Err(ConfigError::QuitUrl(bad.clone()));
+        }
         Ok(Config {
             lifetime,
             exit_map,
+            ready,
+            termination_log: args.termination_log,
             command: args.command,
             sentinels: args.watch,
             poll,
@@ -111,7 +180,9 @@ impl TryFrom<Args> for Config {
                 stop_signal,
                 grace,
                 kill_wait: KILL_WAIT,
+                quit_first: !args.quit_url.is_empty(),
             },
+            quit_urls: args.quit_url,
         })
     }
 }
@@ -136,6 +207,10 @@ mod tests {
         assert_eq!(config.command, vec![OsString::from("sleep"), "1".into()]);
         assert_eq!(config.stop.stop_signal, Signal::SIGTERM);
         assert_eq!(config.stop.grace, Duration::from_secs(10));
+        assert_eq!(
+            config.stop.grace, DEFAULT_GRACE,
+            "run's default is the supervisor's"
+        );
         assert_eq!(
             config.poll,
             PollSettings {
@@ -219,7 +294,19 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_option_and_a_valid_form() {
-        let cases: [(&[&str], &str); 8] = [
+        let cases: [(&[&str], &str); 11] = [
+            (
+                &["--ready-when", "tcp://h:1", "true"],
+                "--ready-when needs --ready-file: the file to write once the probes hold",
+            ),
+            (
+                &["--ready-file", "/r", "--ready-when", "h:1", "true"],
+                r#"--ready-when: "h:1" is not a probe: unknown scheme; use tcp://HOST:PORT, http://HOST:PORT/PATH or file:PATH"#,
+            ),
+            (
+                &["--quit-url", "https://h/quit", "true"],
+                r#"--quit-url: "https://h/quit" is not an http:// URL; use e.g. http://127.0.0.1:15000/quitquitquit"#,
+            ),
             (
                 &["--lifetime", "14x", "true"],
                 r#"--lifetime: "14x" is not a duration; use e.g. 90s, 15m, 14d (units: ms, s, m, h, d)"#,

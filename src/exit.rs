@@ -48,6 +48,18 @@ impl Cause {
     }
 }
 
+/// How guillotine itself ends, whatever the mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    Exit(u8),
+    /// Die of this signal (as the `timeout` mode does when its command did); exit with
+    /// `otherwise` if the signal turns out not to be fatal.
+    DieBy {
+        signal: i32,
+        otherwise: u8,
+    },
+}
+
 /// Everything the exit status depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {

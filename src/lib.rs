@@ -35,16 +35,24 @@
 
 #![deny(unsafe_code)]
 
+pub mod atomic_file;
 pub mod cli;
 pub mod config;
+pub mod dispatch;
+pub mod done;
 pub mod duration;
 pub mod exit;
 pub mod exit_map;
+pub mod http;
+pub mod install;
 pub mod logging;
+pub mod main_container;
+pub mod readiness;
 pub mod run;
 pub mod sentinel;
 pub mod signal;
 pub mod supervisor;
 #[allow(unsafe_code)]
 pub mod sys;
+pub mod termination;
 pub mod timeout;

@@ -1,35 +1,24 @@
-//! guillotine's entry point, a table of contents: pick the mode, parse, log, run, exit.
+//! guillotine's entry point, a table of contents: pick the mode, run it, end the process.
 //! The only place that ends the process.
 
-use guillotine::config::Config;
-use guillotine::timeout::{self, TimeoutEnd};
-use guillotine::{cli, logging, run, sys};
+use guillotine::exit::Ending;
+use guillotine::{cli, dispatch, sys, timeout};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let argv: Vec<_> = std::env::args_os().collect();
-    if let Some((program, args)) = timeout::invocation(argv.clone()) {
-        return match timeout::main(&program, &args) {
-            TimeoutEnd::Exit(status) => ExitCode::from(status),
-            TimeoutEnd::DieBy { signal, otherwise } => {
-                sys::process::die_by(signal);
-                ExitCode::from(otherwise)
-            }
-        };
-    }
-    let args = match cli::parse(argv) {
-        Ok(args) => args,
-        Err(status) => return ExitCode::from(status),
+    let ending = match timeout::invocation(argv.clone()) {
+        Some((program, args)) => timeout::main(&program, &args),
+        None => match cli::parse(argv) {
+            Ok(invocation) => dispatch::run(invocation),
+            Err(status) => Ending::Exit(status),
+        },
     };
-    logging::init(args.log_format);
-    let outcome = Config::try_from(args)
-        .map_err(run::SetupError::from)
-        .and_then(run::run_to_end);
-    match outcome {
-        Ok(status) => ExitCode::from(status),
-        Err(error) => {
-            eprintln!("guillotine: {error}");
-            ExitCode::from(error.exit_code())
+    match ending {
+        Ending::Exit(status) => ExitCode::from(status),
+        Ending::DieBy { signal, otherwise } => {
+            sys::process::die_by(signal);
+            ExitCode::from(otherwise)
         }
     }
 }

@@ -6,12 +6,14 @@
 //! [`SetupError`]s; after it starts, errors are logged and supervision goes on.
 //! Never: decides (that is `supervisor`), calls `waitpid` outside `sys::reap`, or blocks.
 
-use crate::config::{Config, ConfigError};
-use crate::exit::ChildEnd;
+use crate::config::{Config, ConfigError, ReadyFile};
+use crate::exit::{Cause, ChildEnd};
 use crate::sentinel::{SentinelError, SentinelWatch};
 use crate::signal::{raw_signal_name, signal_name};
 use crate::supervisor::{Action, Event, Supervisor};
 use crate::sys::{process, reap, signals, spawn};
+use crate::termination::{self, Summary};
+use crate::{atomic_file, http, readiness};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
 use std::time::Instant;
@@ -44,18 +46,22 @@ impl SetupError {
     }
 }
 
-/// Runs one supervision on a single-threaded runtime and returns guillotine's exit status.
-pub fn run_to_end(config: Config) -> Result<u8, SetupError> {
+/// A single-threaded runtime: guillotine's whole life is one event loop.
+pub fn runtime() -> Result<tokio::runtime::Runtime, SetupError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
         .build()
-        .map_err(SetupError::Runtime)?
-        .block_on(supervise(config))
+        .map_err(SetupError::Runtime)
+}
+
+/// Runs one supervision on its own runtime and returns guillotine's exit status.
+pub fn run_to_end(config: Config) -> Result<u8, SetupError> {
+    runtime()?.block_on(supervise(config))
 }
 
 /// Runs one supervision to its end and returns guillotine's exit status.
-async fn supervise(config: Config) -> Result<u8, SetupError> {
+pub async fn supervise(config: Config) -> Result<u8, SetupError> {
     let started = Instant::now();
     let forwarded = signals::FORWARDED.map(|signal| signal as i32);
     let mut signals = signals::SignalListener::register(&forwarded).map_err(SetupError::Signals)?;
@@ -78,10 +84,14 @@ async fn supervise(config: Config) -> Result<u8, SetupError> {
     );
     let mut supervisor = Supervisor::new(
         config.stop,
-        config.exit_map,
+        config.exit_map.clone(),
         config.lifetime,
         Instant::now(),
     );
+    let readiness = ready_file(config.ready.clone());
+    tokio::pin!(readiness);
+    let mut ready_pending = config.ready.is_some();
+    let mut last_stop_signal = None;
     loop {
         let deadline = supervisor.deadline();
         let event = tokio::select! {
@@ -100,14 +110,52 @@ async fn supervise(config: Config) -> Result<u8, SetupError> {
                 }
                 None => continue,
             },
+            () = &mut readiness, if ready_pending => {
+                ready_pending = false;
+                continue;
+            }
             () = sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
                 Event::DeadlineReached
             }
         };
         for action in supervisor.on_event(event, Instant::now()) {
-            if let Some(status) = carry_out(action, child, &supervisor, started) {
+            if let Action::SignalAll(signal) = action {
+                last_stop_signal = Some(signal as i32);
+            }
+            if let Some(status) = carry_out(action, child, &supervisor, &config) {
+                let summary = Summary {
+                    cause: supervisor.cause().unwrap_or(Cause::ChildEnded),
+                    elapsed: started.elapsed(),
+                    signal: last_stop_signal,
+                    child: supervisor.child_end(),
+                    status,
+                };
+                tracing::info!(
+                    status,
+                    cause = summary.cause.as_str(),
+                    elapsed = ?summary.elapsed,
+                    "exiting"
+                );
+                if let Some(path) = termination::destination(config.termination_log.as_deref()) {
+                    let program = config.command[0].to_string_lossy();
+                    termination::write(&path, &termination::message(&summary, &program));
+                }
                 return Ok(status);
             }
+        }
+    }
+}
+
+/// Waits until the child is ready, then writes the ready file; never returns without one.
+async fn ready_file(ready: Option<ReadyFile>) {
+    let Some(ready) = ready else {
+        return std::future::pending().await;
+    };
+    readiness::wait_until_ready(&ready.probes).await;
+    match atomic_file::write(&ready.path, b"ready\n", 0o644) {
+        Ok(()) => tracing::info!(ready_file = %ready.path.display(), "child is ready"),
+        Err(error) => {
+            tracing::warn!(ready_file = %ready.path.display(), %error, "cannot write the ready file")
         }
     }
 }
@@ -142,8 +190,20 @@ fn log_child_end(pid: Pid, end: ChildEnd) {
 }
 
 /// Carries out one action; returns the exit status when it is time to exit.
-fn carry_out(action: Action, child: Pid, supervisor: &Supervisor, started: Instant) -> Option<u8> {
+fn carry_out(action: Action, child: Pid, supervisor: &Supervisor, config: &Config) -> Option<u8> {
     match action {
+        Action::PostQuitUrls => {
+            for url in &config.quit_urls {
+                tracing::info!(url, "asking the child to quit");
+                let url = url.clone();
+                tokio::spawn(async move {
+                    match http::call(http::Method::Post, url.clone()).await {
+                        Ok(status) => tracing::info!(url, status, "quit URL answered"),
+                        Err(error) => tracing::warn!(url, %error, "quit URL failed"),
+                    }
+                });
+            }
+        }
         Action::Forward(signal) => {
             tracing::info!(
                 signal = signal_name(signal),
@@ -176,15 +236,7 @@ fn carry_out(action: Action, child: Pid, supervisor: &Supervisor, started: Insta
                 );
             }
         }
-        Action::Exit(status) => {
-            tracing::info!(
-                status,
-                cause = supervisor.cause().map(|cause| cause.as_str()),
-                elapsed = ?started.elapsed(),
-                "exiting"
-            );
-            return Some(status);
-        }
+        Action::Exit(status) => return Some(status),
     }
     None
 }

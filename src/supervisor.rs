@@ -20,6 +20,9 @@ pub struct StopPolicy {
     /// How long after SIGKILL we wait for the last process to be reaped before giving up on
     /// it (a process stuck in uninterruptible sleep survives SIGKILL).
     pub kill_wait: Duration,
+    /// Ask the child to quit through its HTTP endpoints first, and give it `grace` to do so,
+    /// before the stop signal (and then `grace` again before SIGKILL).
+    pub quit_first: bool,
 }
 
 /// Something that happened, as the event loop saw it.
@@ -42,6 +45,8 @@ pub enum Event {
 /// What the event loop must do, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// POST to every quit URL.
+    PostQuitUrls,
     /// Send the signal to the child's process group (a forwarded signal).
     Forward(Signal),
     /// Send the signal to the child's process group and to every adopted orphan.
@@ -55,6 +60,7 @@ pub enum Action {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Running,
+    Quitting { signal_at: Instant },
     Stopping { kill_at: Instant },
     Killing { give_up_at: Instant },
     Finished,
@@ -97,6 +103,7 @@ impl Supervisor {
     pub fn deadline(&self) -> Option<Instant> {
         match self.phase {
             Phase::Running => self.expires_at,
+            Phase::Quitting { signal_at } => Some(signal_at),
             Phase::Stopping { kill_at } => Some(kill_at),
             Phase::Killing { give_up_at } => Some(give_up_at),
             Phase::Finished => None,
@@ -106,6 +113,11 @@ impl Supervisor {
     /// Why supervision is ending, once it is.
     pub fn cause(&self) -> Option<Cause> {
         self.cause
+    }
+
+    /// How the child ended, once it has.
+    pub fn child_end(&self) -> Option<ChildEnd> {
+        self.child_end
     }
 
     pub fn on_event(&mut self, event: Event, now: Instant) -> Vec<Action> {
@@ -119,7 +131,7 @@ impl Supervisor {
                     return vec![];
                 }
                 self.cause = Some(Cause::Sentinel);
-                self.begin_stop(now)
+                self.ask_to_quit(now)
             }
             Event::SignalReceived(signal) => vec![Action::Forward(signal)],
             Event::DeadlineReached => self.on_deadline(now),
@@ -140,7 +152,7 @@ impl Supervisor {
         if self.child_end.is_some() && !anyone_left {
             return self.finish(vec![]);
         }
-        if child_just_ended && self.phase == Phase::Running {
+        if child_just_ended && matches!(self.phase, Phase::Running | Phase::Quitting { .. }) {
             // The child ended by itself but left processes behind (its group or orphans):
             // nothing may outlive guillotine, so they get the stop sequence too.
             return self.begin_stop(now);
@@ -152,14 +164,31 @@ impl Supervisor {
         match self.phase {
             Phase::Running if self.expires_at.is_some_and(|expiry| now >= expiry) => {
                 self.cause = Some(Cause::Lifetime);
-                self.begin_stop(now)
+                self.ask_to_quit(now)
             }
+            Phase::Quitting { signal_at } if now >= signal_at => self.begin_stop(now),
             Phase::Stopping { kill_at } if now >= kill_at => self.kill(now, vec![]),
             Phase::Killing { give_up_at } if now >= give_up_at => {
                 self.finish(vec![Action::AbandonSurvivors])
             }
             _ => vec![],
         }
+    }
+
+    /// The stop sequence for a sentinel or a lifetime: the quit URLs first if there are any.
+    fn ask_to_quit(&mut self, now: Instant) -> Vec<Action> {
+        if !self.policy.quit_first {
+            return self.begin_stop(now);
+        }
+        if self.policy.grace.is_zero() {
+            let mut actions = vec![Action::PostQuitUrls];
+            actions.extend(self.begin_stop(now));
+            return actions;
+        }
+        self.phase = Phase::Quitting {
+            signal_at: now + self.policy.grace,
+        };
+        vec![Action::PostQuitUrls]
     }
 
     fn begin_stop(&mut self, now: Instant) -> Vec<Action> {
@@ -206,6 +235,7 @@ mod tests {
         stop_signal: Signal::SIGTERM,
         grace: Duration::from_secs(10),
         kill_wait: Duration::from_secs(5),
+        quit_first: false,
     };
 
     fn supervisor(policy: StopPolicy) -> Supervisor {
@@ -446,6 +476,58 @@ mod tests {
         assert_eq!(
             supervisor.on_event(reaped(Some(ChildEnd::Exited(2)), false), start),
             vec![Action::Exit(2)]
+        );
+    }
+
+    #[test]
+    fn quit_urls_come_first_and_a_child_that_quits_is_never_signalled() {
+        let start = Instant::now();
+        let policy = StopPolicy {
+            quit_first: true,
+            ..POLICY
+        };
+        let mut supervisor = supervisor(policy);
+        assert_eq!(
+            supervisor.on_event(Event::SentinelAppeared, start),
+            vec![Action::PostQuitUrls]
+        );
+        assert_eq!(supervisor.deadline(), Some(start + POLICY.grace));
+        assert_eq!(
+            supervisor.on_event(reaped(Some(ChildEnd::Exited(0)), false), start),
+            vec![Action::Exit(0)]
+        );
+    }
+
+    #[test]
+    fn a_child_deaf_to_its_quit_url_gets_the_signal_then_sigkill() {
+        let start = Instant::now();
+        let policy = StopPolicy {
+            quit_first: true,
+            ..POLICY
+        };
+        let mut supervisor = supervisor(policy);
+        supervisor.on_event(Event::SentinelAppeared, start);
+        let signal_at = start + POLICY.grace;
+        assert_eq!(
+            supervisor.on_event(Event::DeadlineReached, signal_at),
+            vec![Action::SignalAll(Signal::SIGTERM)]
+        );
+        assert_eq!(
+            supervisor.on_event(Event::DeadlineReached, signal_at + POLICY.grace),
+            vec![Action::SignalAll(Signal::SIGKILL)]
+        );
+    }
+
+    #[test]
+    fn remnants_of_a_child_that_exited_are_not_asked_to_quit() {
+        let start = Instant::now();
+        let mut supervisor = supervisor(StopPolicy {
+            quit_first: true,
+            ..POLICY
+        });
+        assert_eq!(
+            supervisor.on_event(reaped(Some(ChildEnd::Exited(1)), true), start),
+            vec![Action::SignalAll(Signal::SIGTERM)]
         );
     }
 }

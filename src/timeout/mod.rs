@@ -18,7 +18,7 @@ pub mod signal_names;
 use std::ffi::OsString;
 use std::path::Path;
 
-pub use run::TimeoutEnd;
+use crate::exit::Ending;
 
 /// How guillotine was asked to be `timeout`: the name for messages and the arguments after
 /// it. None: this is not a `timeout` invocation.
@@ -40,23 +40,23 @@ pub fn invocation(mut argv: Vec<OsString>) -> Option<(String, Vec<OsString>)> {
 }
 
 /// Runs the `timeout` mode to its end, printing usage errors, help and version as GNU does.
-pub fn main(program: &str, argv: &[OsString]) -> TimeoutEnd {
+pub fn main(program: &str, argv: &[OsString]) -> Ending {
     match args::parse(argv) {
         args::Parsed::Run(parsed) => run::run(parsed, program),
         args::Parsed::Help => {
             print!("{}", help(program));
-            TimeoutEnd::Exit(0)
+            Ending::Exit(0)
         }
         args::Parsed::Version => {
             println!("timeout (guillotine) {}", env!("CARGO_PKG_VERSION"));
-            TimeoutEnd::Exit(0)
+            Ending::Exit(0)
         }
         args::Parsed::Usage(message) => {
             if let Some(message) = message {
                 eprintln!("{program}: {message}");
             }
             eprintln!("Try '{program} --help' for more information.");
-            TimeoutEnd::Exit(125)
+            Ending::Exit(125)
         }
     }
 }

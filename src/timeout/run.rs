@@ -7,23 +7,13 @@ use super::args::{TimeoutArgs, quote};
 use super::machine::{Action, Event, KillAfter, TimeoutMachine, TimeoutPolicy};
 use super::number::timer;
 use super::signal_names::signal_name;
+use crate::exit::Ending;
 use crate::sys::{process, reap, signals, spawn};
 use std::time::Instant;
 use tokio::time::sleep_until;
 
-/// How guillotine ends in `timeout` mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TimeoutEnd {
-    Exit(u8),
-    /// Die of this signal as the child did; exit with `otherwise` if it is not fatal.
-    DieBy {
-        signal: i32,
-        otherwise: u8,
-    },
-}
-
 /// Runs COMMAND under the timeout. `program` is the name messages start with.
-pub fn run(args: TimeoutArgs, program: &str) -> TimeoutEnd {
+pub fn run(args: TimeoutArgs, program: &str) -> Ending {
     match tokio::runtime::Builder::new_current_thread()
         .enable_io()
         .enable_time()
@@ -32,12 +22,12 @@ pub fn run(args: TimeoutArgs, program: &str) -> TimeoutEnd {
         Ok(runtime) => runtime.block_on(supervise(args, program)),
         Err(error) => {
             eprintln!("{program}: cannot start the event loop: {error}");
-            TimeoutEnd::Exit(125)
+            Ending::Exit(125)
         }
     }
 }
 
-async fn supervise(args: TimeoutArgs, program: &str) -> TimeoutEnd {
+async fn supervise(args: TimeoutArgs, program: &str) -> Ending {
     if !args.foreground {
         process::lead_own_group();
     }
@@ -53,7 +43,7 @@ async fn supervise(args: TimeoutArgs, program: &str) -> TimeoutEnd {
         Ok(signals) => signals,
         Err(error) => {
             eprintln!("{program}: cannot install signal handlers: {error}");
-            return TimeoutEnd::Exit(125);
+            return Ending::Exit(125);
         }
     };
     // Not stopped when a background job touches the terminal; the child gets them back.
@@ -67,7 +57,7 @@ async fn supervise(args: TimeoutArgs, program: &str) -> TimeoutEnd {
                 "{program}: failed to run command {command}: {}",
                 error.os_reason()
             );
-            return TimeoutEnd::Exit(error.exit_code());
+            return Ending::Exit(error.exit_code());
         }
     };
     let policy = TimeoutPolicy {
@@ -112,9 +102,9 @@ async fn supervise(args: TimeoutArgs, program: &str) -> TimeoutEnd {
                 Action::ReportCoreDump => {
                     eprintln!("{program}: the monitored command dumped core");
                 }
-                Action::Exit(status) => return TimeoutEnd::Exit(status),
+                Action::Exit(status) => return Ending::Exit(status),
                 Action::DieBy { signal, otherwise } => {
-                    return TimeoutEnd::DieBy { signal, otherwise };
+                    return Ending::DieBy { signal, otherwise };
                 }
             }
         }

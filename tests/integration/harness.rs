@@ -406,3 +406,61 @@ pub fn watching(sentinel: &Sentinel, options: &[&str], probe_args: &[&str]) -> G
     args.extend_from_slice(probe_args);
     Guillotine::start(&args)
 }
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .expect("bind an ephemeral port")
+        .port()
+}
+
+/// A minimal HTTP server on 127.0.0.1 for probes and quit URLs: it answers every request
+/// with the status set in `status` and records each request line.
+pub struct HttpServer {
+    pub port: u16,
+    pub status: Arc<std::sync::atomic::AtomicU16>,
+    pub requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl HttpServer {
+    pub fn start(status: u16) -> Self {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().unwrap().port();
+        let status = Arc::new(std::sync::atomic::AtomicU16::new(status));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (answer, log) = (Arc::clone(&status), Arc::clone(&requests));
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                log.lock().unwrap().push(line.trim().to_owned());
+                let code = answer.load(std::sync::atomic::Ordering::SeqCst);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {code} X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        HttpServer {
+            port,
+            status,
+            requests,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn request_count(&self) -> usize {
+        self.requests.lock().unwrap().len()
+    }
+}

@@ -3,6 +3,7 @@
 mod bad_input;
 mod exit_status;
 mod harness;
+mod helpers;
 mod lifetime;
 mod pid1;
 mod readme;

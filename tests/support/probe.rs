@@ -6,10 +6,12 @@
 //! ```text
 //! guillotine-test-probe [--ignore SIG]... [--ignore-all] [--grandchildren N]
 //!                       [--orphan] [--orphan-workers N] [--orphan-exits] [--exit N] [--die SIG]
+//!                       [--serve-quit PORT]
 //! ```
 //! Lines: `ready pid=P pgid=G ppid=Q`,
 //! `grandchild pid=P pgid=G`, `orphan pid=P pgid=G`, `worker pid=P pgid=G`,
-//! `adopted pid=P ppid=Q`, `signal pid=P name=TERM`.
+//! `adopted pid=P ppid=Q`, `signal pid=P name=TERM`, `listening pid=P port=N`,
+//! `quit pid=P request=POST /quitquitquit` (then it exits 0, as envoy does when POSTed to).
 //! A signal that is not ignored then acts as it would by default (usually killing the probe).
 //! (Its own signal state is not a witness of guillotine's: the Rust runtime ignores SIGPIPE
 //! before main. Tests read a C program's /proc/self/status for that.)
@@ -32,6 +34,7 @@ struct Options {
     orphan_exits: bool,
     exit: Option<i32>,
     die: Option<Signal>,
+    serve_quit: Option<u16>,
 }
 
 fn main() {
@@ -54,6 +57,9 @@ fn main() {
     }
     if options.orphan {
         start_orphan(&options);
+    }
+    if let Some(port) = options.serve_quit {
+        serve_quit(port);
     }
     if let Some(code) = options.exit {
         std::process::exit(code);
@@ -89,6 +95,40 @@ fn start_orphan(options: &Options) {
         std::process::exit(0);
     };
     let _ = waitpid(middle, None);
+}
+
+/// An HTTP quit endpoint on 127.0.0.1:PORT, in a thread (which inherits the blocked signal
+/// mask, so signals still reach the main thread's sigwait): the first request ends the
+/// probe with status 0.
+fn serve_quit(port: u16) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("bind the quit port");
+    say(&format!("listening pid={} port={port}", getpid()));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+            let mut request = String::new();
+            let _ = reader.read_line(&mut request);
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let request: Vec<&str> = request.split_whitespace().take(2).collect();
+            // Readiness checks (a bare TCP connection, a GET) do not ask it to quit.
+            if request.first() != Some(&"POST") {
+                continue;
+            }
+            say(&format!(
+                "quit pid={} request={}",
+                getpid(),
+                request.join(" ")
+            ));
+            std::process::exit(0);
+        }
+    });
 }
 
 fn wait_for_adoption(middle: Pid) {
@@ -176,6 +216,7 @@ fn parse(args: Vec<String>) -> Options {
             "--orphan-exits" => options.orphan_exits = true,
             "--exit" => options.exit = Some(number(args.next()) as i32),
             "--die" => options.die = Some(signal(args.next())),
+            "--serve-quit" => options.serve_quit = Some(number(args.next()) as u16),
             other => panic!("probe: unknown argument {other}"),
         }
     }

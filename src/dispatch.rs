@@ -1,0 +1,34 @@
+//! Running what the command line asked for: the supervisor or one of its helpers.
+//!
+//! Owns: logging set-up per mode and turning each mode's result, or its set-up error, into
+//! an [`Ending`] with a one-line message. Never: parses arguments (that is `cli`) or ends
+//! the process (that is `main`).
+
+use crate::cli::Invocation;
+use crate::config::Config;
+use crate::exit::Ending;
+use crate::{done, install, logging, main_container, run};
+
+pub fn run(invocation: Invocation) -> Ending {
+    match invocation {
+        Invocation::Supervise(args) => {
+            logging::init(args.log_format);
+            let outcome = Config::try_from(args)
+                .map_err(run::SetupError::from)
+                .and_then(run::run_to_end);
+            Ending::Exit(match outcome {
+                Ok(status) => status,
+                Err(error) => {
+                    eprintln!("guillotine: {error}");
+                    error.exit_code()
+                }
+            })
+        }
+        Invocation::Run(args) => {
+            logging::init(args.log_format);
+            Ending::Exit(main_container::run(args))
+        }
+        Invocation::Done(args) => Ending::Exit(done::run(&args)),
+        Invocation::Install(args) => Ending::Exit(install::run(&args)),
+    }
+}
