@@ -31,13 +31,22 @@ Subcommands (for a COMMAND of the same name, put -- first):
   guillotine done [--exit-code N] PATH...    write sentinels (no shell or touch needed)
   guillotine install DIR                     copy guillotine (and a timeout name) into DIR
   guillotine timeout [OPTION] DURATION COMMAND...   GNU timeout, exactly
+  guillotine completions bash|zsh|fish|elvish|powershell   shell completions
 
 Environment: GUILLOTINE_LOG sets the log filter (tracing env-filter syntax, default info).";
+
+/// `guillotine --version`: the package version and the git revision it was built from.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (git ",
+    env!("GUILLOTINE_GIT_REVISION"),
+    ")"
+);
 
 #[derive(Debug, Parser)]
 #[command(
     name = "guillotine",
-    version,
+    version = VERSION,
     override_usage = "guillotine [OPTIONS] [--] COMMAND [ARGS]...",
     about = "Runs a sidecar as its child and stops its whole process group when a sentinel file appears.",
     after_help = EXAMPLES
@@ -184,7 +193,7 @@ pub enum LogFormat {
 #[derive(Debug, Parser)]
 #[command(
     name = "guillotine run",
-    version,
+    version = VERSION,
     override_usage = "guillotine run --done PATH [OPTIONS] [--] COMMAND [ARGS]...",
     about = "Runs the main container's COMMAND (own process group, signals forwarded, zombies \
              reaped), then writes the sentinel(s) with its exit status and exits with it.",
@@ -256,7 +265,7 @@ pub enum DoneOn {
 #[derive(Debug, Parser)]
 #[command(
     name = "guillotine done",
-    version,
+    version = VERSION,
     about = "Writes each sentinel atomically (a temporary file, then rename), its content the \
              exit code on one line. Missing directories are created."
 )]
@@ -279,7 +288,7 @@ pub struct DoneArgs {
 #[derive(Debug, Parser)]
 #[command(
     name = "guillotine install",
-    version,
+    version = VERSION,
     about = "Copies this executable into DIR as `guillotine` (atomically, mode 0555) with a \
              `timeout` link beside it, for an init container to equip any sidecar image."
 )]
@@ -289,6 +298,20 @@ pub struct InstallArgs {
     pub dir: PathBuf,
 }
 
+/// `guillotine completions`: shell completion scripts.
+#[derive(Debug, Parser)]
+#[command(
+    name = "guillotine completions",
+    version = VERSION,
+    about = "Prints a completion script for the supervisor's options, e.g. \
+             `guillotine completions bash > /etc/bash_completion.d/guillotine`."
+)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Invocation {
@@ -296,6 +319,18 @@ pub enum Invocation {
     Run(RunArgs),
     Done(DoneArgs),
     Install(InstallArgs),
+    Completions(CompletionsArgs),
+}
+
+/// Writes the completion script for guillotine's options and subcommands to stdout.
+pub fn print_completions(shell: clap_complete::Shell) {
+    use clap::CommandFactory;
+    let mut command = Args::command()
+        .subcommand(RunArgs::command().name("run"))
+        .subcommand(DoneArgs::command().name("done"))
+        .subcommand(InstallArgs::command().name("install"))
+        .subcommand(CompletionsArgs::command().name("completions"));
+    clap_complete::generate(shell, &mut command, "guillotine", &mut std::io::stdout());
 }
 
 /// Parses the command line: a subcommand named by the first argument, else the supervisor.
@@ -314,6 +349,7 @@ pub fn parse(mut argv: Vec<OsString>) -> Result<Invocation, u8> {
         Some("run") => parse_as::<RunArgs>(rest()).map(Invocation::Run),
         Some("done") => parse_as::<DoneArgs>(rest()).map(Invocation::Done),
         Some("install") => parse_as::<InstallArgs>(rest()).map(Invocation::Install),
+        Some("completions") => parse_as::<CompletionsArgs>(rest()).map(Invocation::Completions),
         _ => parse_as::<Args>(argv).map(Invocation::Supervise),
     }
 }

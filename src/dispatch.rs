@@ -30,5 +30,9 @@ pub fn run(invocation: Invocation) -> Ending {
         }
         Invocation::Done(args) => Ending::Exit(done::run(&args)),
         Invocation::Install(args) => Ending::Exit(install::run(&args)),
+        Invocation::Completions(args) => {
+            crate::cli::print_completions(args.shell);
+            Ending::Exit(0)
+        }
     }
 }

@@ -5,6 +5,7 @@ mod exit_status;
 mod harness;
 mod helpers;
 mod lifetime;
+mod packaging;
 mod pid1;
 mod readme;
 mod sentinel;
