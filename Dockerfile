@@ -1,0 +1,21 @@
+# guillotine: one static binary in an otherwise empty image.
+#
+#   docker buildx build --platform linux/amd64,linux/arm64 -t guillotine .
+#
+# Stage 1 builds the fully static musl binary for the platform being built (TARGETARCH:
+# amd64 or arm64) with .ci/build-static, the script CI runs too. Stage 2 is scratch: the
+# binary at /guillotine, /timeout for the multicall `timeout` mode, nothing else.
+
+FROM rust:1.95-slim-bookworm AS build
+ARG TARGETARCH
+WORKDIR /src
+COPY . .
+RUN bash .ci/build-static /out
+
+FROM scratch
+LABEL org.opencontainers.image.title="guillotine" \
+      org.opencontainers.image.description="Sidecar lifecycle supervisor for Kubernetes Jobs: stops a sidecar's whole process group when a sentinel appears; lifetimes; a drop-in timeout."
+COPY --from=build /out/ /
+# A numeric user: runAsNonRoot can check it without an /etc/passwd, which scratch lacks.
+USER 65532:65532
+ENTRYPOINT ["/guillotine"]
