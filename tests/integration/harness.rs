@@ -464,3 +464,9 @@ impl HttpServer {
         self.requests.lock().unwrap().len()
     }
 }
+
+/// Lets `duration` pass: for tests that pick a random moment for an event (the torture
+/// test's "sentinel during start-up"), never to wait for something to happen.
+pub fn pause_for_random_moment(duration: Duration) {
+    std::thread::sleep(duration);
+}

@@ -13,3 +13,4 @@ mod signals;
 mod stop_sequence;
 mod strtod;
 mod timeout_gnu;
+mod torture;

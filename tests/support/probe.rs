@@ -6,7 +6,7 @@
 //! ```text
 //! guillotine-test-probe [--ignore SIG]... [--ignore-all] [--grandchildren N]
 //!                       [--orphan] [--orphan-workers N] [--orphan-exits] [--exit N] [--die SIG]
-//!                       [--serve-quit PORT]
+//!                       [--serve-quit PORT] [--flood N]
 //! ```
 //! Lines: `ready pid=P pgid=G ppid=Q`,
 //! `grandchild pid=P pgid=G`, `orphan pid=P pgid=G`, `worker pid=P pgid=G`,
@@ -35,6 +35,7 @@ struct Options {
     exit: Option<i32>,
     die: Option<Signal>,
     serve_quit: Option<u16>,
+    flood: u32,
 }
 
 fn main() {
@@ -57,6 +58,12 @@ fn main() {
     }
     if options.orphan {
         start_orphan(&options);
+    }
+    // A flood of short-lived children: zombies for whoever ends up their parent.
+    for _ in 0..options.flood {
+        if in_new_child() {
+            std::process::exit(0);
+        }
     }
     if let Some(port) = options.serve_quit {
         serve_quit(port);
@@ -217,6 +224,7 @@ fn parse(args: Vec<String>) -> Options {
             "--exit" => options.exit = Some(number(args.next()) as i32),
             "--die" => options.die = Some(signal(args.next())),
             "--serve-quit" => options.serve_quit = Some(number(args.next()) as u16),
+            "--flood" => options.flood = number(args.next()),
             other => panic!("probe: unknown argument {other}"),
         }
     }
