@@ -62,8 +62,20 @@ struct Lifecycle {
 const START_UP_MARGIN: Duration = Duration::from_millis(300);
 
 fn random_lifecycle(rng: &mut Rng) -> Lifecycle {
-    let lethal = [Signal::SIGINT, Signal::SIGHUP, Signal::SIGUSR1, Signal::SIGUSR2, Signal::SIGTERM];
-    let deaths = [Signal::SIGKILL, Signal::SIGTERM, Signal::SIGSEGV, Signal::SIGABRT, Signal::SIGUSR1];
+    let lethal = [
+        Signal::SIGINT,
+        Signal::SIGHUP,
+        Signal::SIGUSR1,
+        Signal::SIGUSR2,
+        Signal::SIGTERM,
+    ];
+    let deaths = [
+        Signal::SIGKILL,
+        Signal::SIGTERM,
+        Signal::SIGSEGV,
+        Signal::SIGABRT,
+        Signal::SIGUSR1,
+    ];
     let ignores_term = rng.chance(30);
     let pid1 = rng.chance(15);
     let end = match rng.below(if pid1 { 4 } else { 5 }) {
@@ -116,7 +128,10 @@ fn run_one(lifecycle: &Lifecycle, label: &str) {
     if lifecycle.ignores_term {
         args.extend(["--ignore".into(), "TERM".into()]);
     }
-    args.extend(["--grandchildren".into(), lifecycle.grandchildren.to_string()]);
+    args.extend([
+        "--grandchildren".into(),
+        lifecycle.grandchildren.to_string(),
+    ]);
     if lifecycle.orphan {
         args.push("--orphan".into());
     }
@@ -125,9 +140,10 @@ fn run_one(lifecycle: &Lifecycle, label: &str) {
     }
     match lifecycle.end {
         End::ChildExits(code) => args.extend(["--exit".into(), code.to_string()]),
-        End::ChildDies(signal) => {
-            args.extend(["--die".into(), signal.as_str().trim_start_matches("SIG").into()])
-        }
+        End::ChildDies(signal) => args.extend([
+            "--die".into(),
+            signal.as_str().trim_start_matches("SIG").into(),
+        ]),
         _ => {}
     }
     let mut command = if lifecycle.pid1 {
@@ -139,7 +155,11 @@ fn run_one(lifecycle: &Lifecycle, label: &str) {
     };
     command.args(&args);
     clean_environment(&mut command);
-    let track = if lifecycle.pid1 { Track::Nothing } else { Track::ProbePids };
+    let track = if lifecycle.pid1 {
+        Track::Nothing
+    } else {
+        Track::ProbePids
+    };
     let mut run = Guillotine::spawn(command, track);
     match lifecycle.end {
         End::SentinelAfter(after) => {
@@ -156,7 +176,9 @@ fn run_one(lifecycle: &Lifecycle, label: &str) {
     let expected = allowed(lifecycle);
     let code = status.code().unwrap_or(-1);
     if !expected.contains(&code) {
-        run.fail(&format!("{label}: {lifecycle:?} exited {status}, the model allows {expected:?}"));
+        run.fail(&format!(
+            "{label}: {lifecycle:?} exited {status}, the model allows {expected:?}"
+        ));
     }
     run.assert_nothing_left();
 }
@@ -176,7 +198,9 @@ fn torture(stream: u64) {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(50);
-    eprintln!("torture stream {stream}: seed {seed} (replay with TORTURE_SEED={seed}), {count} lifecycles");
+    eprintln!(
+        "torture stream {stream}: seed {seed} (replay with TORTURE_SEED={seed}), {count} lifecycles"
+    );
     let mut rng = Rng(seed.wrapping_add(stream.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for index in 0..count {

@@ -6,11 +6,12 @@
 //! ```text
 //! guillotine-test-probe [--ignore SIG]... [--ignore-all] [--grandchildren N]
 //!                       [--orphan] [--orphan-workers N] [--orphan-exits] [--exit N] [--die SIG]
-//!                       [--serve-quit PORT] [--flood N]
+//!                       [--serve-quit PORT] [--flood N] [--timestamps]
 //! ```
 //! Lines: `ready pid=P pgid=G ppid=Q`,
 //! `grandchild pid=P pgid=G`, `orphan pid=P pgid=G`, `worker pid=P pgid=G`,
-//! `adopted pid=P ppid=Q`, `signal pid=P name=TERM`, `listening pid=P port=N`,
+//! `adopted pid=P ppid=Q`, `signal pid=P name=TERM` (with `--timestamps`: ` at=NS`, the
+//! CLOCK_MONOTONIC time it was taken, for latency measurements), `listening pid=P port=N`,
 //! `quit pid=P request=POST /quitquitquit` (then it exits 0, as envoy does when POSTed to).
 //! A signal that is not ignored then acts as it would by default (usually killing the probe).
 //! (Its own signal state is not a witness of guillotine's: the Rust runtime ignores SIGPIPE
@@ -36,6 +37,7 @@ struct Options {
     die: Option<Signal>,
     serve_quit: Option<u16>,
     flood: u32,
+    timestamps: bool,
 }
 
 fn main() {
@@ -156,8 +158,17 @@ fn wait_for_signals(options: &Options) -> ! {
             }
             continue;
         }
+        let at = if options.timestamps {
+            let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("clock");
+            format!(
+                " at={}",
+                i128::from(now.tv_sec()) * 1_000_000_000 + i128::from(now.tv_nsec())
+            )
+        } else {
+            String::new()
+        };
         say(&format!(
-            "signal pid={} name={}",
+            "signal pid={} name={}{at}",
             getpid(),
             short_name(signal)
         ));
@@ -225,6 +236,7 @@ fn parse(args: Vec<String>) -> Options {
             "--die" => options.die = Some(signal(args.next())),
             "--serve-quit" => options.serve_quit = Some(number(args.next()) as u16),
             "--flood" => options.flood = number(args.next()),
+            "--timestamps" => options.timestamps = true,
             other => panic!("probe: unknown argument {other}"),
         }
     }

@@ -1,0 +1,415 @@
+//! guillotine against the tools people use today, measured side by side in one run.
+//!
+//!     cargo bench --bench lifecycle            (prints one markdown table)
+//!
+//! - sentinel → the child receives the stop signal: the child (the test probe) takes a
+//!   CLOCK_MONOTONIC timestamp when sigwait returns; the bench takes one just before it
+//!   creates the sentinel. Beside guillotine (inotify, and `--poll 100ms`), the floor of the
+//!   machine: a thread blocked on raw inotify that calls kill() at once, measured the same
+//!   way.
+//! - start overhead: wall time of `WRAPPER true` against plain `true`;
+//! - idle cost of a wrapper around `sleep`: RSS and PSS of the wrapper, and its voluntary
+//!   context switches (all threads) over 10 s;
+//! - the size of the release binary.
+//! Peers (GNU timeout, tini-static, catatonit, dumb-init) are used when installed and
+//! reported missing otherwise (Debian: `apt-get install tini catatonit dumb-init`).
+
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const GUILLOTINE: &str = env!("CARGO_BIN_EXE_guillotine");
+const PROBE: &str = env!("CARGO_BIN_EXE_guillotine-test-probe");
+const LATENCY_ITERATIONS: usize = 500;
+const START_ITERATIONS: usize = 300;
+const IDLE_PERIOD: Duration = Duration::from_secs(10);
+/// The fully static build, when `.ci/build-static target/static` has made it.
+const STATIC: &str = "target/static/guillotine";
+
+fn monotonic_ns() -> i128 {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).expect("clock");
+    now.tv_sec() as i128 * 1_000_000_000 + now.tv_nsec() as i128
+}
+
+struct Stats {
+    p50: f64,
+    p99: f64,
+}
+
+fn stats(mut samples: Vec<f64>) -> Stats {
+    samples.sort_by(f64::total_cmp);
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    Stats {
+        p50: at(0.5),
+        p99: at(0.99),
+    }
+}
+
+/// Reads probe lines until one starts with `prefix`.
+fn line_starting(reader: &mut impl BufRead, prefix: &str) -> String {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(
+            reader.read_line(&mut line).expect("read") > 0,
+            "probe ended before {prefix}"
+        );
+        if line.starts_with(prefix) {
+            return line.trim().to_owned();
+        }
+    }
+}
+
+fn field(line: &str, name: &str) -> i128 {
+    line.split_whitespace()
+        .find_map(|token| token.strip_prefix(name)?.strip_prefix('='))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {name}= in {line}"))
+}
+
+/// A pause before creating the sentinel that walks through every phase of a 100 ms polling
+/// period, so that polling is measured at every offset and not just after start-up.
+fn phase(iteration: usize) -> Duration {
+    Duration::from_millis((iteration * 37 % 100) as u64)
+}
+
+/// Milliseconds from creating the sentinel to the child's sigwait returning.
+fn guillotine_latency(program: &str, extra: &[&str]) -> Vec<f64> {
+    (0..LATENCY_ITERATIONS)
+        .map(|iteration| {
+            let dir = tempfile::tempdir().unwrap();
+            let done = dir.path().join("done");
+            let mut child = Command::new(program)
+                .args(["--watch", done.to_str().unwrap()])
+                .args(extra)
+                .args(["--", PROBE, "--timestamps"])
+                .env("GUILLOTINE_LOG", "off")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut out = BufReader::new(child.stdout.take().unwrap());
+            line_starting(&mut out, "ready");
+            std::thread::sleep(phase(iteration));
+            let before = monotonic_ns();
+            fs::write(&done, b"").unwrap();
+            let seen = field(&line_starting(&mut out, "signal"), "at");
+            child.wait().unwrap();
+            (seen - before) as f64 / 1e6
+        })
+        .collect()
+}
+
+/// The floor: a thread blocked on raw inotify that kills the probe at once.
+fn floor_latency() -> Vec<f64> {
+    use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
+    (0..LATENCY_ITERATIONS)
+        .map(|iteration| {
+            let dir = tempfile::tempdir().unwrap();
+            let done = dir.path().join("done");
+            let mut child = Command::new(PROBE)
+                .arg("--timestamps")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut out = BufReader::new(child.stdout.take().unwrap());
+            line_starting(&mut out, "ready");
+            let inotify = Inotify::init(InitFlags::IN_CLOEXEC).unwrap();
+            inotify
+                .add_watch(dir.path(), AddWatchFlags::IN_CREATE)
+                .unwrap();
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let watcher = std::thread::spawn(move || {
+                inotify.read_events().unwrap();
+                nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+            });
+            std::thread::sleep(phase(iteration));
+            let before = monotonic_ns();
+            fs::write(&done, b"").unwrap();
+            let seen = field(&line_starting(&mut out, "signal"), "at");
+            watcher.join().unwrap();
+            child.wait().unwrap();
+            (seen - before) as f64 / 1e6
+        })
+        .collect()
+}
+
+/// A wrapper and the arguments that put it in front of a command.
+struct Peer {
+    name: &'static str,
+    argv: Vec<String>,
+}
+
+fn peers() -> (Vec<Peer>, Vec<&'static str>) {
+    let candidates: [(&str, &str, &[&str]); 4] = [
+        ("GNU timeout 10", "/usr/bin/timeout", &["10"]),
+        ("tini-static", "/usr/bin/tini-static", &["-s", "--"]),
+        ("catatonit", "/usr/bin/catatonit", &["--"]),
+        ("dumb-init", "/usr/bin/dumb-init", &["--"]),
+    ];
+    let mut found = vec![Peer {
+        name: "guillotine",
+        argv: vec![GUILLOTINE.into(), "--".into()],
+    }];
+    if Path::new(STATIC).exists() {
+        found.push(Peer {
+            name: "guillotine static musl",
+            argv: vec![STATIC.into(), "--".into()],
+        });
+    }
+    let mut missing = vec![];
+    for (name, path, args) in candidates {
+        if Path::new(path).exists() {
+            let mut argv = vec![path.to_owned()];
+            argv.extend(args.iter().map(|arg| (*arg).to_owned()));
+            found.push(Peer { name, argv });
+        } else {
+            missing.push(name);
+        }
+    }
+    (found, missing)
+}
+
+fn true_command(prefix: &[String]) -> Command {
+    let mut argv: Vec<String> = prefix.to_vec();
+    argv.push("true".into());
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]).env("GUILLOTINE_LOG", "off");
+    command
+}
+
+fn start_times(prefix: &[String]) -> Vec<f64> {
+    (0..START_ITERATIONS)
+        .map(|_| {
+            let began = Instant::now();
+            assert!(true_command(prefix).status().unwrap().success());
+            began.elapsed().as_secs_f64() * 1e3
+        })
+        .collect()
+}
+
+/// Sum of a numeric field over every thread of `pid`.
+fn voluntary_switches(pid: u32) -> u64 {
+    fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .map(|task| {
+            let status = fs::read_to_string(task.unwrap().path().join("status")).unwrap();
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("voluntary_ctxt_switches:"))
+                .and_then(|value| value.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
+}
+
+fn kilobytes(file: &str, pid: u32, field: &str) -> u64 {
+    fs::read_to_string(format!("/proc/{pid}/{file}"))
+        .unwrap()
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Idle {
+    name: String,
+    child: Child,
+}
+
+fn main() {
+    let dir_for_idle = tempfile::tempdir().unwrap();
+    let (peers, missing) = peers();
+    let mut table = String::new();
+    let machine = machine();
+    table.push_str(&format!("Measured {} on {machine}.\n\n", date()));
+
+    table.push_str("### Sentinel → the child receives the stop signal (ms)\n\n");
+    table.push_str(&format!("{LATENCY_ITERATIONS} iterations each.\n\n| watcher | p50 | p99 | p50 / floor |\n|---|---|---|---|\n"));
+    let floor = stats(floor_latency());
+    let inotify = stats(guillotine_latency(GUILLOTINE, &[]));
+    let poll = stats(guillotine_latency(GUILLOTINE, &["--poll", "100ms"]));
+    let mut rows = vec![
+        (
+            "floor: raw inotify + kill() in one thread",
+            floor.p50,
+            floor.p99,
+        ),
+        ("guillotine (inotify)", inotify.p50, inotify.p99),
+        ("guillotine --poll 100ms", poll.p50, poll.p99),
+    ];
+    if Path::new(STATIC).exists() {
+        let fully_static = stats(guillotine_latency(STATIC, &[]));
+        rows.insert(
+            2,
+            (
+                "guillotine static musl (inotify)",
+                fully_static.p50,
+                fully_static.p99,
+            ),
+        );
+    }
+    for (name, p50, p99) in rows {
+        table.push_str(&format!(
+            "| {name} | {p50:.3} | {p99:.3} | {:.1}× |\n",
+            p50 / floor.p50
+        ));
+    }
+
+    table.push_str(&format!(
+        "\n### Start overhead: `WRAPPER true` (ms, {START_ITERATIONS} runs each)\n\n| wrapper | p50 | p99 |\n|---|---|---|\n"
+    ));
+    let plain = stats(start_times(&[]));
+    table.push_str(&format!(
+        "| plain `true` | {:.3} | {:.3} |\n",
+        plain.p50, plain.p99
+    ));
+    for peer in &peers {
+        let row = stats(start_times(&peer.argv));
+        table.push_str(&format!(
+            "| {} | {:.3} | {:.3} |\n",
+            peer.name, row.p50, row.p99
+        ));
+    }
+
+    table.push_str(&format!(
+        "\n### Idle wrapper around `sleep` ({} s)\n\n| wrapper | RSS kB | PSS kB | voluntary context switches |\n|---|---|---|---|\n",
+        IDLE_PERIOD.as_secs()
+    ));
+    let sentinel = dir_for_idle.path().join("never");
+    let mut idle: Vec<Idle> = Vec::new();
+    for peer in &peers {
+        // `timeout 10` would end within the idle period: give it the same hour as `sleep`.
+        let argv: Vec<String> = peer
+            .argv
+            .iter()
+            .map(|arg| {
+                if arg == "10" {
+                    "3600".to_owned()
+                } else {
+                    arg.clone()
+                }
+            })
+            .collect();
+        let name = peer.name.replace("timeout 10", "timeout 3600");
+        idle.push(start_idle(name, &argv));
+    }
+    let with_lifetime: Vec<String> = vec![
+        GUILLOTINE.into(),
+        "--lifetime".into(),
+        "1h".into(),
+        "--".into(),
+    ];
+    idle.push(start_idle(
+        "guillotine --lifetime 1h".into(),
+        &with_lifetime,
+    ));
+    let with_watch: Vec<String> = vec![
+        GUILLOTINE.into(),
+        "--watch".into(),
+        sentinel.to_string_lossy().into_owned(),
+        "--".into(),
+    ];
+    idle.push(start_idle(
+        "guillotine --watch (inotify)".into(),
+        &with_watch,
+    ));
+    let with_poll: Vec<String> = vec![
+        GUILLOTINE.into(),
+        "--watch".into(),
+        sentinel.to_string_lossy().into_owned(),
+        "--poll".into(),
+        "100ms".into(),
+        "--".into(),
+    ];
+    idle.push(start_idle(
+        "guillotine --watch --poll 100ms".into(),
+        &with_poll,
+    ));
+    // Let start-up settle, then count over the idle period.
+    std::thread::sleep(Duration::from_secs(1));
+    let before: Vec<u64> = idle
+        .iter()
+        .map(|w| voluntary_switches(w.child.id()))
+        .collect();
+    std::thread::sleep(IDLE_PERIOD);
+    for (wrapper, before) in idle.iter_mut().zip(before) {
+        let pid = wrapper.child.id();
+        let switches = voluntary_switches(pid) - before;
+        let rss = kilobytes("status", pid, "VmRSS:");
+        let pss = kilobytes("smaps_rollup", pid, "Pss:");
+        table.push_str(&format!(
+            "| {} | {rss} | {pss} | {switches} |\n",
+            wrapper.name
+        ));
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = wrapper.child.wait();
+    }
+    // The `sleep` children of the killed wrappers: end them too.
+    let _ = Command::new("pkill").args(["-f", "sleep 3600"]).status();
+
+    table.push_str("\n### Binary size (bytes)\n\n| build | size |\n|---|---|\n");
+    for (name, path) in [
+        ("release (glibc, dynamic)", PathBuf::from(GUILLOTINE)),
+        (
+            "static musl (`.ci/build-static`)",
+            PathBuf::from("target/static/guillotine"),
+        ),
+    ] {
+        match fs::metadata(&path) {
+            Ok(metadata) => table.push_str(&format!("| {name} | {} |\n", metadata.len())),
+            Err(_) => table.push_str(&format!("| {name} | not built |\n")),
+        }
+    }
+    if !missing.is_empty() {
+        table.push_str(&format!(
+            "\nNot installed, so not measured: {}.\n",
+            missing.join(", ")
+        ));
+    }
+    println!("{table}");
+}
+
+fn start_idle(name: String, prefix: &[String]) -> Idle {
+    let mut argv = prefix.to_vec();
+    argv.extend(["sleep".into(), "3600".into()]);
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .env("GUILLOTINE_LOG", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    Idle { name, child }
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix("model name"))
+                .map(|rest| rest.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpu}, {} cores, Linux {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        kernel.trim()
+    )
+}
+
+fn date() -> String {
+    Command::new("date")
+        .arg("-u")
+        .arg("+%Y-%m-%d")
+        .output()
+        .map(|out| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .unwrap_or_default()
+}
