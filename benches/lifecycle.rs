@@ -11,6 +11,7 @@
 //! - idle cost of a wrapper around `sleep`: RSS and PSS of the wrapper, and its voluntary
 //!   context switches (all threads) over 10 s;
 //! - the size of the release binary.
+//!
 //! Peers (GNU timeout, tini-static, catatonit, dumb-init) are used when installed and
 //! reported missing otherwise (Debian: `apt-get install tini catatonit dumb-init`).
 

@@ -163,6 +163,21 @@ pub struct Args {
     )]
     pub termination_log: Option<PathBuf>,
 
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+
+    /// The sidecar to run, with its arguments.
+    #[arg(
+        value_name = "COMMAND",
+        trailing_var_arg = true,
+        num_args = 1..
+    )]
+    pub command: Vec<OsString>,
+}
+
+/// The log options every long-running mode shares.
+#[derive(Debug, clap::Args)]
+pub struct LoggingArgs {
     /// Log line format on stderr.
     #[arg(
         long,
@@ -173,14 +188,6 @@ pub struct Args {
         help_heading = "Logging"
     )]
     pub log_format: LogFormat,
-
-    /// The sidecar to run, with its arguments.
-    #[arg(
-        value_name = "COMMAND",
-        trailing_var_arg = true,
-        num_args = 1..
-    )]
-    pub command: Vec<OsString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -228,15 +235,8 @@ pub struct RunArgs {
     )]
     pub wait_timeout: String,
 
-    /// Log line format on stderr.
-    #[arg(
-        long,
-        value_enum,
-        value_name = "FORMAT",
-        default_value = "text",
-        env = "GUILLOTINE_LOG_FORMAT"
-    )]
-    pub log_format: LogFormat,
+    #[command(flatten)]
+    pub logging: LoggingArgs,
 
     /// The main container's command, with its arguments.
     #[arg(value_name = "COMMAND", trailing_var_arg = true, num_args = 1..)]

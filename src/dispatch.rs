@@ -12,7 +12,7 @@ use crate::{done, install, logging, main_container, run};
 pub fn run(invocation: Invocation) -> Ending {
     match invocation {
         Invocation::Supervise(args) => {
-            logging::init(args.log_format);
+            logging::init(args.logging.log_format);
             let outcome = Config::try_from(args)
                 .map_err(run::SetupError::from)
                 .and_then(run::run_to_end);
@@ -25,7 +25,7 @@ pub fn run(invocation: Invocation) -> Ending {
             })
         }
         Invocation::Run(args) => {
-            logging::init(args.log_format);
+            logging::init(args.logging.log_format);
             Ending::Exit(main_container::run(args))
         }
         Invocation::Done(args) => Ending::Exit(done::run(&args)),
