@@ -125,6 +125,7 @@ fn exit_statuses_and_signal_deaths_match_gnu() {
             case("5 @ --die USR1"),
             case("--preserve-status 5 @ --die INT"),
             case("0 @ --exit 5"),
+            case("1e1 @ --exit 0"),
             case("inf @ --exit 0"),
             case("1e999 @ --exit 0"),
             case("-v 5 @ --exit 4"),
