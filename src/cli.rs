@@ -239,7 +239,12 @@ pub struct RunArgs {
     pub logging: LoggingArgs,
 
     /// The main container's command, with its arguments.
-    #[arg(value_name = "COMMAND", trailing_var_arg = true, num_args = 1..)]
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        num_args = 1..
+    )]
     pub command: Vec<OsString>,
 }
 

@@ -47,6 +47,14 @@ fn failing_main_command_still_writes_the_sentinel_and_stops_the_sidecar() {
 }
 
 #[test]
+fn run_without_a_command_is_a_usage_error() {
+    let done = Sentinel::new();
+    let mut main = Guillotine::start(&["run", "--done", done.arg()]);
+    main.expect_exit(125);
+    assert!(main.stderr().contains("required"), "{}", main.stderr());
+}
+
+#[test]
 fn main_command_not_found_writes_127() {
     let done = Sentinel::new();
     let mut main = Guillotine::start(&["run", "--done", done.arg(), "--", "no-such-command-xyz"]);
