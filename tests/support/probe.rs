@@ -23,7 +23,6 @@ use nix::sys::signal::{
 };
 use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::{ForkResult, Pid, fork, getpgrp, getpid, getppid, setsid};
-use std::time::{Duration, Instant};
 
 #[derive(Default, Clone)]
 struct Options {
@@ -140,10 +139,15 @@ fn serve_quit(port: u16) {
     });
 }
 
+/// Returns once `middle` is no longer the parent. PR_SET_PDEATHSIG makes the kernel send
+/// USR2 (blocked, so sigwait takes it) when the parent dies, after re-parenting us; a parent
+/// that died before the request shows in getppid() already.
 fn wait_for_adoption(middle: Pid) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while getppid() == middle && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(1));
+    nix::sys::prctl::set_pdeathsig(Signal::SIGUSR2).expect("PR_SET_PDEATHSIG");
+    if getppid() == middle {
+        let mut parent_died = SigSet::empty();
+        parent_died.add(Signal::SIGUSR2);
+        parent_died.wait().expect("sigwait");
     }
 }
 
