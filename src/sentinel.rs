@@ -103,10 +103,19 @@ impl SentinelWatch {
         }
     }
 
-    /// Moves each watch to the deepest directory that exists now, then returns the first
-    /// sentinel that exists.
+    /// Returns the first sentinel that exists. When none does, first moves each watch to the
+    /// deepest directory that exists now, then looks again: a sentinel created in a new
+    /// directory before its watch was armed is found by that second look. (Looking before
+    /// re-arming spares the common case, a sentinel in an already-watched directory, the
+    /// round trip to the notify thread.)
     pub fn find_existing(&mut self) -> Option<&Path> {
-        self.rearm();
+        if self.existing().is_none() {
+            self.rearm();
+        }
+        self.existing()
+    }
+
+    fn existing(&self) -> Option<&Path> {
         self.paths
             .iter()
             .find(|path| path.symlink_metadata().is_ok())
