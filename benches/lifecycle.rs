@@ -297,38 +297,21 @@ fn main() {
         let name = peer.name.replace("timeout 10", "timeout 3600");
         idle.push(start_idle(name, &argv));
     }
-    let with_lifetime: Vec<String> = vec![
-        GUILLOTINE.into(),
-        "--lifetime".into(),
-        "1h".into(),
-        "--".into(),
+    let never = sentinel.to_string_lossy().into_owned();
+    let variants: [(&str, Vec<&str>); 3] = [
+        ("guillotine --lifetime 1h", vec!["--lifetime", "1h"]),
+        ("guillotine --watch (inotify)", vec!["--watch", &never]),
+        (
+            "guillotine --watch --poll 100ms",
+            vec!["--watch", &never, "--poll", "100ms"],
+        ),
     ];
-    idle.push(start_idle(
-        "guillotine --lifetime 1h".into(),
-        &with_lifetime,
-    ));
-    let with_watch: Vec<String> = vec![
-        GUILLOTINE.into(),
-        "--watch".into(),
-        sentinel.to_string_lossy().into_owned(),
-        "--".into(),
-    ];
-    idle.push(start_idle(
-        "guillotine --watch (inotify)".into(),
-        &with_watch,
-    ));
-    let with_poll: Vec<String> = vec![
-        GUILLOTINE.into(),
-        "--watch".into(),
-        sentinel.to_string_lossy().into_owned(),
-        "--poll".into(),
-        "100ms".into(),
-        "--".into(),
-    ];
-    idle.push(start_idle(
-        "guillotine --watch --poll 100ms".into(),
-        &with_poll,
-    ));
+    for (name, options) in variants {
+        let mut argv: Vec<String> = vec![GUILLOTINE.into()];
+        argv.extend(options.iter().map(|option| (*option).to_owned()));
+        argv.push("--".into());
+        idle.push(start_idle(name.into(), &argv));
+    }
     // Let start-up settle, then count over the idle period.
     std::thread::sleep(Duration::from_secs(1));
     let before: Vec<u64> = idle

@@ -341,16 +341,10 @@ pub fn print_completions(shell: clap_complete::Shell) {
 /// Parses the command line: a subcommand named by the first argument, else the supervisor.
 /// On `--help` or `--version` prints them and gives status 0, on a usage error prints one
 /// line and gives 125.
-pub fn parse(mut argv: Vec<OsString>) -> Result<Invocation, u8> {
-    let subcommand = argv
-        .get(1)
-        .and_then(|first| first.to_str())
-        .map(str::to_owned);
-    let mut rest = || {
-        argv.remove(0);
-        argv.clone()
-    };
-    match subcommand.as_deref() {
+pub fn parse(argv: Vec<OsString>) -> Result<Invocation, u8> {
+    // clap reads the first element as the program's name: here, the subcommand's.
+    let rest = || argv[1..].to_vec();
+    match argv.get(1).and_then(|first| first.to_str()) {
         Some("run") => parse_as::<RunArgs>(rest()).map(Invocation::Run),
         Some("done") => parse_as::<DoneArgs>(rest()).map(Invocation::Done),
         Some("install") => parse_as::<InstallArgs>(rest()).map(Invocation::Install),

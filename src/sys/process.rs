@@ -34,11 +34,18 @@ pub fn send_raw(pid: i32, signal: i32) {
 /// Sets `signal` to be ignored by guillotine from now on (fails harmlessly for KILL, STOP
 /// and 0, which cannot be ignored).
 pub fn ignore(signal: i32) {
-    // SAFETY: SIG_IGN installs no handler, so no code of ours can run in signal context;
-    // a zeroed sigaction with an empty mask is otherwise valid.
+    set_disposition(signal, libc::SIG_IGN);
+}
+
+/// Sets `signal` to SIG_IGN or SIG_DFL (never a handler of ours), ignoring failures for
+/// signals whose disposition cannot change.
+fn set_disposition(signal: i32, disposition: libc::sighandler_t) {
+    debug_assert!(disposition == libc::SIG_IGN || disposition == libc::SIG_DFL);
+    // SAFETY: SIG_IGN and SIG_DFL install no handler, so no code of ours can run in signal
+    // context; a zeroed sigaction with an empty mask is otherwise valid.
     unsafe {
         let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = libc::SIG_IGN;
+        action.sa_sigaction = disposition;
         libc::sigaction(signal, &action, std::ptr::null_mut());
     }
 }
@@ -51,12 +58,10 @@ pub fn die_by(signal: i32) {
     if nix::sys::prctl::set_dumpable(false).is_err() {
         return;
     }
-    // SAFETY: SIG_DFL installs no handler; the sigset is a stack value emptied before use;
-    // raise(3) is an ordinary call. We are on the main thread at the end of main.
+    set_disposition(signal, libc::SIG_DFL);
+    // SAFETY: the sigset is a stack value emptied before use; raise(3) is an ordinary call.
+    // We are on the main thread at the end of main.
     unsafe {
-        let mut action: libc::sigaction = std::mem::zeroed();
-        action.sa_sigaction = libc::SIG_DFL;
-        libc::sigaction(signal, &action, std::ptr::null_mut());
         let mut only: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut only);
         libc::sigaddset(&mut only, signal);
@@ -72,7 +77,12 @@ pub fn is_pid1() -> bool {
 
 /// Sends `signal` to the process group `group`. A group with no member left is not an error.
 pub fn signal_group(group: Pid, signal: Signal) -> nix::Result<()> {
-    match killpg(group, signal) {
+    gone_is_done(killpg(group, signal))
+}
+
+/// ESRCH means the target has already gone: for a signal meant to end it, that is success.
+fn gone_is_done(result: nix::Result<()>) -> nix::Result<()> {
+    match result {
         Err(Errno::ESRCH) => Ok(()),
         result => result,
     }
@@ -95,10 +105,7 @@ pub fn signal_adopted(child_group: Pid, signal: Signal) -> usize {
         let result = if orphan.group == orphan.pid && orphan.group != own_group {
             signal_group(orphan.group, signal)
         } else {
-            kill(orphan.pid, signal).or_else(|errno| match errno {
-                Errno::ESRCH => Ok(()),
-                errno => Err(errno),
-            })
+            gone_is_done(kill(orphan.pid, signal))
         };
         match result {
             Ok(()) => signalled += 1,

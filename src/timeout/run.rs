@@ -14,15 +14,11 @@ use tokio::time::sleep_until;
 
 /// Runs COMMAND under the timeout. `program` is the name messages start with.
 pub fn run(args: TimeoutArgs, program: &str) -> Ending {
-    match tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-    {
+    match crate::run::runtime() {
         Ok(runtime) => runtime.block_on(supervise(args, program)),
         Err(error) => {
-            eprintln!("{program}: cannot start the event loop: {error}");
-            Ending::Exit(125)
+            eprintln!("{program}: {error}");
+            Ending::Exit(error.exit_code())
         }
     }
 }

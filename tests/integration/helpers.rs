@@ -73,29 +73,14 @@ fn main_command_killed_by_a_signal_writes_128_plus_n() {
 #[test]
 fn done_on_success_writes_nothing_on_failure() {
     let done = Sentinel::new();
-    let args = [
-        "run",
-        "--done",
-        done.arg(),
-        "--done-on",
-        "success",
-        "--",
-        "sh",
-        "-c",
-        "exit 1",
-    ];
-    Guillotine::start(&args).expect_exit(1);
+    let run_on_success = |command: &[&str], code: i32| {
+        let mut args = vec!["run", "--done", done.arg(), "--done-on", "success", "--"];
+        args.extend_from_slice(command);
+        Guillotine::start(&args).expect_exit(code);
+    };
+    run_on_success(&["sh", "-c", "exit 1"], 1);
     assert!(!done.path.exists(), "a failed command wrote the sentinel");
-    let ok = [
-        "run",
-        "--done",
-        done.arg(),
-        "--done-on",
-        "success",
-        "--",
-        "true",
-    ];
-    Guillotine::start(&ok).expect_exit(0);
+    run_on_success(&["true"], 0);
     assert_eq!(contents(&done.path), "0\n");
 }
 
