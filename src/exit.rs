@@ -60,11 +60,27 @@ pub enum Ending {
     },
 }
 
+/// The exit statuses guillotine chooses itself; every other status is the child's. The
+/// values are coreutils `timeout`'s, so scripts written for it read them the same way.
+pub mod status {
+    /// The lifetime ran out (or `run --wait-for` did not hold in time).
+    pub const TIMED_OUT: u8 = 124;
+    /// A usage or set-up error of guillotine's own.
+    pub const USAGE: u8 = 125;
+    /// COMMAND exists but cannot be run.
+    pub const CANNOT_RUN: u8 = 126;
+    /// COMMAND was not found.
+    pub const NOT_FOUND: u8 = 127;
+    /// The lifetime ran out and SIGKILL was needed (128 + 9).
+    pub const KILLED: u8 = 137;
+}
+
 /// Everything the exit status depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
     pub cause: Cause,
-    pub child: ChildEnd,
+    /// None when the child survived SIGKILL and guillotine gave up on it.
+    pub child: Option<ChildEnd>,
     /// The stop sequence had to send SIGKILL.
     pub killed: bool,
 }
@@ -77,10 +93,11 @@ pub struct Outcome {
 /// - the lifetime ran out: 124, or 137 when SIGKILL was needed (as coreutils `timeout`).
 pub fn natural_status(outcome: Outcome) -> u8 {
     match outcome.cause {
-        Cause::ChildEnded => outcome.child.shell_status(),
+        // A child that ended by itself has always been reaped; the fallback is unreachable.
+        Cause::ChildEnded => outcome.child.map_or(status::KILLED, ChildEnd::shell_status),
         Cause::Sentinel => 0,
-        Cause::Lifetime if outcome.killed => 137,
-        Cause::Lifetime => 124,
+        Cause::Lifetime if outcome.killed => status::KILLED,
+        Cause::Lifetime => status::TIMED_OUT,
     }
 }
 
@@ -98,7 +115,7 @@ mod tests {
     fn status(cause: Cause, child: ChildEnd, killed: bool) -> u8 {
         natural_status(Outcome {
             cause,
-            child,
+            child: Some(child),
             killed,
         })
     }

@@ -75,11 +75,11 @@ fn matches(from: Match, outcome: Outcome, natural: u8) -> bool {
     match from {
         Match::Code(code) => natural == code,
         Match::Range(low, high) => (low..=high).contains(&natural),
-        Match::SignalDeath(signal) => outcome.child == ChildEnd::Signaled(signal),
+        Match::SignalDeath(signal) => outcome.child == Some(ChildEnd::Signaled(signal)),
         Match::Sentinel => outcome.cause == Cause::Sentinel,
         Match::Lifetime => outcome.cause == Cause::Lifetime,
-        Match::Exited => by_itself && matches!(outcome.child, ChildEnd::Exited(_)),
-        Match::Signaled => by_itself && matches!(outcome.child, ChildEnd::Signaled(_)),
+        Match::Exited => by_itself && matches!(outcome.child, Some(ChildEnd::Exited(_))),
+        Match::Signaled => by_itself && matches!(outcome.child, Some(ChildEnd::Signaled(_))),
     }
 }
 
@@ -130,7 +130,7 @@ mod tests {
     fn outcome(cause: Cause, child: ChildEnd) -> Outcome {
         Outcome {
             cause,
-            child,
+            child: Some(child),
             killed: false,
         }
     }

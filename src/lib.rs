@@ -47,6 +47,7 @@ pub mod http;
 pub mod install;
 pub mod logging;
 pub mod main_container;
+pub mod reach;
 pub mod readiness;
 pub mod run;
 pub mod sentinel;

@@ -7,16 +7,19 @@
 //! Never: decides (that is `supervisor`), calls `waitpid` outside `sys::reap`, or blocks.
 
 use crate::config::{Config, ConfigError, ReadyFile};
-use crate::exit::{Cause, ChildEnd};
+use crate::exit::ChildEnd;
+use crate::reach::{Roots, Target};
 use crate::sentinel::{SentinelError, SentinelWatch};
 use crate::signal::{raw_signal_name, signal_name};
-use crate::supervisor::{Action, Event, Supervisor};
+use crate::supervisor::{Action, Event, Supervisor, Verdict, Why};
 use crate::sys::{process, reap, signals, spawn};
 use crate::termination::{self, Summary};
 use crate::{atomic_file, http, readiness};
 use nix::sys::signal::Signal;
-use nix::unistd::Pid;
-use std::time::Instant;
+use nix::unistd::{Pid, getpgrp, getpid};
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+use tokio::task::{JoinError, JoinSet};
 use tokio::time::sleep_until;
 
 /// Something went wrong before the child started: guillotine exits with [`Self::exit_code`].
@@ -55,9 +58,13 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, SetupError> {
         .map_err(SetupError::Runtime)
 }
 
-/// Runs one supervision on its own runtime and returns guillotine's exit status.
+/// Runs one supervision on its own runtime and returns guillotine's exit status. Calls
+/// still in flight at the end (a quit URL that does not answer) are abandoned, not awaited.
 pub fn run_to_end(config: Config) -> Result<u8, SetupError> {
-    runtime()?.block_on(supervise(config))
+    let runtime = runtime()?;
+    let status = runtime.block_on(supervise(config));
+    runtime.shutdown_background();
+    status
 }
 
 /// Runs one supervision to its end and returns guillotine's exit status.
@@ -82,16 +89,23 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
         command = ?config.command,
         "child started"
     );
+    let roots = Roots {
+        own_pid: getpid().as_raw(),
+        own_group: getpgrp().as_raw(),
+        child: child.as_raw(),
+    };
     let mut supervisor = Supervisor::new(
         config.stop,
         config.exit_map.clone(),
         config.lifetime,
+        roots,
         Instant::now(),
     );
-    let readiness = ready_file(config.ready.clone());
-    tokio::pin!(readiness);
-    let mut ready_pending = config.ready.is_some();
-    let mut last_stop_signal = None;
+    let readiness = config
+        .ready
+        .clone()
+        .map(|ready| tokio::spawn(ready_file(ready)));
+    let mut quit_calls = QuitCalls::default();
     loop {
         let deadline = supervisor.deadline();
         let event = tokio::select! {
@@ -110,47 +124,109 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
                 }
                 None => continue,
             },
-            () = &mut readiness, if ready_pending => {
-                ready_pending = false;
-                continue;
+            Some(answer) = quit_calls.calls.join_next(), if !quit_calls.calls.is_empty() => {
+                match quit_calls.answered(answer) {
+                    Some(event) => event,
+                    None => continue,
+                }
             }
             () = sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
                 Event::DeadlineReached
             }
         };
-        for action in supervisor.on_event(event, Instant::now()) {
-            if let Action::SignalAll(signal) = action {
-                last_stop_signal = Some(signal as i32);
-            }
-            if let Some(status) = carry_out(action, child, &supervisor, &config) {
-                let summary = Summary {
-                    cause: supervisor.cause().unwrap_or(Cause::ChildEnded),
-                    elapsed: started.elapsed(),
-                    signal: last_stop_signal,
-                    child: supervisor.child_end(),
-                    status,
-                };
-                tracing::info!(
-                    status,
-                    cause = summary.cause.as_str(),
-                    elapsed = ?summary.elapsed,
-                    "exiting"
-                );
-                if let Some(path) = termination::destination(config.termination_log.as_deref()) {
-                    let program = config.command[0].to_string_lossy();
-                    termination::write(&path, &termination::message(&summary, &program));
+        // A scan asked for by the supervisor is answered at once, before anything else.
+        let mut events = VecDeque::from([event]);
+        while let Some(event) = events.pop_front() {
+            for action in supervisor.on_event(event, Instant::now()) {
+                match action {
+                    Action::ScanTree => events.push_back(Event::Scanned(process::descendants())),
+                    Action::Exit(verdict) => {
+                        if let Some(readiness) = &readiness {
+                            readiness.abort();
+                        }
+                        quit_calls.abandon();
+                        report(&verdict, started.elapsed(), &config);
+                        return Ok(verdict.status);
+                    }
+                    action => carry_out(action, child, &config, &mut quit_calls),
                 }
-                return Ok(status);
             }
         }
     }
 }
 
-/// Waits until the child is ready, then writes the ready file; never returns without one.
-async fn ready_file(ready: Option<ReadyFile>) {
-    let Some(ready) = ready else {
-        return std::future::pending().await;
-    };
+/// The quit URL calls of one stop sequence, and whether any answered 2xx.
+#[derive(Default)]
+struct QuitCalls {
+    calls: JoinSet<(String, Result<u16, String>)>,
+    any_succeeded: bool,
+}
+
+impl QuitCalls {
+    fn start(&mut self, url: &str) {
+        tracing::info!(url, "asking the child to quit");
+        let url = url.to_owned();
+        self.calls.spawn(async move {
+            let answer = http::call(http::Method::Post, url.clone()).await;
+            (url, answer)
+        });
+    }
+
+    /// Logs one answer; [`Event::QuitUrlsFailed`] once the last call is in and none succeeded.
+    fn answered(
+        &mut self,
+        joined: Result<(String, Result<u16, String>), JoinError>,
+    ) -> Option<Event> {
+        match joined {
+            Ok((url, Ok(status))) if (200..300).contains(&status) => {
+                tracing::info!(url, status, "quit URL answered");
+                self.any_succeeded = true;
+            }
+            Ok((url, Ok(status))) => tracing::warn!(url, status, "quit URL answered with an error"),
+            Ok((url, Err(error))) => tracing::warn!(url, %error, "quit URL failed"),
+            Err(error) => tracing::warn!(%error, "quit URL call failed"),
+        }
+        (self.calls.is_empty() && !self.any_succeeded).then(|| {
+            tracing::warn!("every quit URL failed; sending the stop signal now");
+            Event::QuitUrlsFailed
+        })
+    }
+
+    /// Supervision is over: calls that have not answered are not waited for.
+    fn abandon(&mut self) {
+        if !self.calls.is_empty() {
+            tracing::info!(
+                calls = self.calls.len(),
+                "exiting without waiting for quit URL calls still in flight"
+            );
+        }
+        self.calls.abort_all();
+    }
+}
+
+/// The exit report: a log line and the termination message.
+fn report(verdict: &Verdict, elapsed: Duration, config: &Config) {
+    tracing::info!(
+        status = verdict.status,
+        cause = verdict.cause.as_str(),
+        ?elapsed,
+        "exiting"
+    );
+    if let Some(path) = termination::destination(config.termination_log.as_deref()) {
+        let summary = Summary {
+            cause: verdict.cause,
+            elapsed,
+            signal: verdict.last_signal.map(|signal| signal as i32),
+            child: verdict.child,
+            status: verdict.status,
+        };
+        let program = config.command[0].to_string_lossy();
+        termination::write(&path, &termination::message(&summary, &program));
+    }
+}
+
+/// Waits until the child is ready, then writes the ready file.
+async fn ready_file(ready: ReadyFile) {
     readiness::wait_until_ready(&ready.probes).await;
     match atomic_file::write(&ready.path, b"ready\n", 0o644) {
         Ok(()) => tracing::info!(ready_file = %ready.path.display(), "child is ready"),
@@ -189,19 +265,12 @@ fn log_child_end(pid: Pid, end: ChildEnd) {
     }
 }
 
-/// Carries out one action; returns the exit status when it is time to exit.
-fn carry_out(action: Action, child: Pid, supervisor: &Supervisor, config: &Config) -> Option<u8> {
+/// Carries out one action (every one but a scan and the exit).
+fn carry_out(action: Action, child: Pid, config: &Config, quit_calls: &mut QuitCalls) {
     match action {
         Action::PostQuitUrls => {
             for url in &config.quit_urls {
-                tracing::info!(url, "asking the child to quit");
-                let url = url.clone();
-                tokio::spawn(async move {
-                    match http::call(http::Method::Post, url.clone()).await {
-                        Ok(status) => tracing::info!(url, status, "quit URL answered"),
-                        Err(error) => tracing::warn!(url, %error, "quit URL failed"),
-                    }
-                });
+                quit_calls.start(url);
             }
         }
         Action::Forward(signal) => {
@@ -214,29 +283,69 @@ fn carry_out(action: Action, child: Pid, supervisor: &Supervisor, config: &Confi
                 tracing::warn!(%errno, signal = signal_name(signal), "cannot forward signal");
             }
         }
-        Action::SignalAll(signal) => {
-            if let Err(errno) = process::signal_group(child, signal) {
-                tracing::warn!(%errno, signal = signal_name(signal), "cannot signal the child's group");
+        Action::Signal {
+            signal,
+            targets,
+            why,
+        } => {
+            let name = signal_name(signal);
+            let list = targets
+                .iter()
+                .map(Target::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            match why {
+                Why::Stop(cause) => {
+                    tracing::info!(
+                        signal = name,
+                        cause = cause.as_str(),
+                        targets = list,
+                        "stopping"
+                    )
+                }
+                Why::GraceRanOut(running) => tracing::warn!(
+                    grace = ?config.stop.grace,
+                    still_running = named(&running),
+                    "the grace period ran out; sending SIGKILL"
+                ),
+                Why::LateArrivals => tracing::info!(
+                    signal = name,
+                    targets = list,
+                    "signalling processes adopted during the stop"
+                ),
+                Why::Continue => tracing::debug!(targets = list, "continuing stopped processes"),
             }
-            let orphans = process::signal_adopted(child, signal);
-            tracing::info!(
-                signal = signal_name(signal),
-                pgid = child.as_raw(),
-                orphans,
-                cause = supervisor.cause().map(|cause| cause.as_str()),
-                "stopping"
-            );
+            for target in targets {
+                if let Err(errno) = process::send(target, signal) {
+                    tracing::warn!(%errno, signal = name, %target, "cannot signal");
+                }
+            }
         }
-        Action::AbandonSurvivors => {
-            for survivor in process::children() {
+        Action::WarnLeftBehind(left) => tracing::warn!(
+            left = named(&left),
+            "the child ended but left processes running; stopping them now. If the command \
+             daemonizes, run it in the foreground instead (nginx: 'daemon off;', haproxy: -db, \
+             most servers: --foreground or --no-daemon)"
+        ),
+        Action::AbandonSurvivors(survivors) => {
+            for survivor in survivors {
                 tracing::error!(
-                    pid = survivor.pid.as_raw(),
+                    pid = survivor.pid,
+                    name = survivor.name,
                     state = %survivor.state,
                     "process survived SIGKILL (uninterruptible sleep?); exiting without it"
                 );
             }
         }
-        Action::Exit(status) => return Some(status),
+        Action::ScanTree | Action::Exit(_) => {}
     }
-    None
+}
+
+/// `nginx[12], nginx[13]`: processes as a log field.
+fn named(processes: &[crate::reach::Process]) -> String {
+    processes
+        .iter()
+        .map(|process| format!("{}[{}]", process.name, process.pid))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

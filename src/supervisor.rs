@@ -1,19 +1,25 @@
 //! The supervisor's state machine: what to do next, given what just happened.
 //!
-//! Owns: the phases of one supervision (running → stopping → killing → finished), the cause
-//! of the stop, and every decision to signal, wait or exit. Time is an input and the output is
-//! a list of [`Action`]s; an empty list is the explicit "nothing to do".
-//! Never: makes a syscall, reads the clock, or knows about tokio (that is `run`).
+//! Owns: the phases of one supervision (running → quitting → stopping → killing →
+//! finished), the cause of the stop, whom each signal of the stop reaches (through the pure
+//! [`crate::reach`] rules, re-decided at every reap and at a backoff while a stop runs,
+//! because processes are adopted after their parent dies), and the [`Verdict`] it ends with.
+//! Time is an input and the output is a list of [`Action`]s; an empty list is the explicit
+//! "nothing to do".
+//! Never: makes a syscall, reads the clock, or knows about tokio (that is `event_loop`).
+//! No arithmetic on instants here may panic: a duration too large to add means "never".
 
 use crate::exit::{Cause, ChildEnd, Outcome, natural_status};
 use crate::exit_map::ExitMap;
+use crate::reach::{Process, Reach, Roots, Signalled, Target, stop_targets};
 use nix::sys::signal::Signal;
 use std::time::{Duration, Instant};
 
 /// How the stop sequence runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StopPolicy {
-    /// Sent first to the child's group and adopted orphans.
+    /// Sent first to the child's group and adopted orphans, followed by SIGCONT so that a
+    /// stopped process can act on it.
     pub stop_signal: Signal,
     /// How long they have to exit before SIGKILL.
     pub grace: Duration,
@@ -25,8 +31,14 @@ pub struct StopPolicy {
     pub quit_first: bool,
 }
 
+/// While a stop runs, the tree is scanned again this soon after each signal, then at twice
+/// the previous interval, up to [`RESCAN_LONGEST`]: a process re-parented to us when a
+/// parent that was not our child died brings no SIGCHLD, so only a scan finds it.
+const RESCAN_FIRST: Duration = Duration::from_millis(10);
+const RESCAN_LONGEST: Duration = Duration::from_secs(1);
+
 /// Something that happened, as the event loop saw it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// The reaper collected whatever had ended. `child` is the main child's end if it was
     /// among them; `anyone_left` says whether guillotine still has any child at all.
@@ -40,29 +52,110 @@ pub enum Event {
     SignalReceived(Signal),
     /// The instant returned by [`Supervisor::deadline`] has passed.
     DeadlineReached,
+    /// Every quit URL has failed (refused, timed out or answered with an error): nothing
+    /// will make the child quit by itself, so waiting the grace period out is pointless.
+    QuitUrlsFailed,
+    /// guillotine's descendants, scanned at once in answer to [`Action::ScanTree`].
+    Scanned(Vec<Process>),
 }
 
 /// What the event loop must do, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// POST to every quit URL.
     PostQuitUrls,
     /// Send the signal to the child's process group (a forwarded signal).
     Forward(Signal),
-    /// Send the signal to the child's process group and to every adopted orphan.
-    SignalAll(Signal),
-    /// Processes survived SIGKILL for `kill_wait`: report them; we exit without them.
-    AbandonSurvivors,
-    /// Exit with this status.
-    Exit(u8),
+    /// Scan guillotine's descendants and hand them back at once as [`Event::Scanned`].
+    ScanTree,
+    /// Send `signal` to each target.
+    Signal {
+        signal: Signal,
+        targets: Vec<Target>,
+        why: Why,
+    },
+    /// The child ended by itself but left these processes running; they get the stop
+    /// sequence now.
+    WarnLeftBehind(Vec<Process>),
+    /// These were sent SIGKILL and are still there after `kill_wait`: we exit without them.
+    AbandonSurvivors(Vec<Process>),
+    /// Supervision is over.
+    Exit(Verdict),
+}
+
+/// Why a signal is sent, for the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Why {
+    /// The stop sequence starts, for this cause.
+    Stop(Cause),
+    /// The grace period ran out with these processes still running.
+    GraceRanOut(Vec<Process>),
+    /// Processes adopted (or started) since the phase's signal went out.
+    LateArrivals,
+    /// SIGCONT after the stop signal, so that a stopped process can act on it.
+    Continue,
+}
+
+/// How a supervision ended: everything the exit report needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// guillotine's exit status, `--exit-map` applied.
+    pub status: u8,
+    pub cause: Cause,
+    /// None only when the child survived SIGKILL and we gave up on it.
+    pub child: Option<ChildEnd>,
+    /// The last signal of the stop sequence that reached something, if any.
+    pub last_signal: Option<Signal>,
+    /// SIGKILL had to be sent.
+    pub killed: bool,
+}
+
+/// When the tree is scanned next while a stop runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Rescan {
+    at: Option<Instant>,
+    every: Duration,
+}
+
+impl Rescan {
+    fn starting(now: Instant) -> Self {
+        Rescan {
+            at: now.checked_add(RESCAN_FIRST),
+            every: RESCAN_FIRST,
+        }
+    }
+
+    fn is_due(&self, now: Instant) -> bool {
+        self.at.is_some_and(|at| now >= at)
+    }
+
+    fn advance(&mut self, now: Instant) {
+        self.every = (self.every * 2).min(RESCAN_LONGEST);
+        self.at = now.checked_add(self.every);
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Running,
-    Quitting { signal_at: Instant },
-    Stopping { kill_at: Instant },
-    Killing { give_up_at: Instant },
+    /// The quit URLs were POSTed; the stop signal follows at `signal_at` (None: the grace
+    /// period is too long to ever end).
+    Quitting {
+        signal_at: Option<Instant>,
+    },
+    /// The stop signal went out; SIGKILL follows at `kill_at`.
+    Stopping {
+        kill_at: Option<Instant>,
+        rescan: Rescan,
+        first_scan: bool,
+    },
+    /// SIGKILL went out; we give up on survivors at `give_up_at`.
+    Killing {
+        give_up_at: Option<Instant>,
+        rescan: Rescan,
+        first_scan: bool,
+        giving_up: bool,
+    },
     Finished,
 }
 
@@ -71,11 +164,15 @@ enum Phase {
 pub struct Supervisor {
     policy: StopPolicy,
     exit_map: ExitMap,
-    /// When the lifetime runs out, if there is one.
+    roots: Roots,
+    /// When the lifetime runs out, if there is one (None also when too far to represent).
     expires_at: Option<Instant>,
     phase: Phase,
     cause: Option<Cause>,
     child_end: Option<ChildEnd>,
+    /// What the current phase's signal has reached.
+    signalled: Signalled,
+    last_signal: Option<Signal>,
     killed: bool,
 }
 
@@ -85,15 +182,19 @@ impl Supervisor {
         policy: StopPolicy,
         exit_map: ExitMap,
         lifetime: Option<Duration>,
+        roots: Roots,
         started: Instant,
     ) -> Self {
         Supervisor {
             policy,
             exit_map,
-            expires_at: lifetime.map(|lifetime| started + lifetime),
+            roots,
+            expires_at: lifetime.and_then(|lifetime| started.checked_add(lifetime)),
             phase: Phase::Running,
             cause: None,
             child_end: None,
+            signalled: Signalled::default(),
+            last_signal: None,
             killed: false,
         }
     }
@@ -101,25 +202,24 @@ impl Supervisor {
     /// When the event loop must send [`Event::DeadlineReached`], if ever: one deadline at a
     /// time, so nothing wakes guillotine while it waits.
     pub fn deadline(&self) -> Option<Instant> {
+        let earliest = |a: Option<Instant>, b: Option<Instant>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match self.phase {
             Phase::Running => self.expires_at,
-            Phase::Quitting { signal_at } => Some(signal_at),
-            Phase::Stopping { kill_at } => Some(kill_at),
-            Phase::Killing { give_up_at } => Some(give_up_at),
+            Phase::Quitting { signal_at } => signal_at,
+            Phase::Stopping {
+                kill_at, rescan, ..
+            } => earliest(kill_at, rescan.at),
+            Phase::Killing {
+                give_up_at, rescan, ..
+            } => earliest(give_up_at, rescan.at),
             Phase::Finished => None,
         }
     }
 
-    /// Why supervision is ending, once it is.
-    pub fn cause(&self) -> Option<Cause> {
-        self.cause
-    }
-
-    /// How the child ended, once it has.
-    pub fn child_end(&self) -> Option<ChildEnd> {
-        self.child_end
-    }
-
+    #[must_use]
     pub fn on_event(&mut self, event: Event, now: Instant) -> Vec<Action> {
         if self.phase == Phase::Finished {
             return vec![];
@@ -135,6 +235,11 @@ impl Supervisor {
             }
             Event::SignalReceived(signal) => vec![Action::Forward(signal)],
             Event::DeadlineReached => self.on_deadline(now),
+            Event::QuitUrlsFailed => match self.phase {
+                Phase::Quitting { .. } => self.begin_stop(now),
+                _ => vec![],
+            },
+            Event::Scanned(tree) => self.on_scanned(&tree, now),
         }
     }
 
@@ -152,24 +257,43 @@ impl Supervisor {
         if self.child_end.is_some() && !anyone_left {
             return self.finish(vec![]);
         }
-        if child_just_ended && matches!(self.phase, Phase::Running | Phase::Quitting { .. }) {
+        match self.phase {
             // The child ended by itself but left processes behind (its group or orphans):
             // nothing may outlive guillotine, so they get the stop sequence too.
-            return self.begin_stop(now);
+            Phase::Running | Phase::Quitting { .. } if child_just_ended => self.begin_stop(now),
+            // A death mid-stop may have made orphans of its children: look for them.
+            Phase::Stopping { .. } | Phase::Killing { .. } if anyone_left => {
+                vec![Action::ScanTree]
+            }
+            _ => vec![],
         }
-        vec![]
     }
 
     fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
-        match self.phase {
+        match &mut self.phase {
             Phase::Running if self.expires_at.is_some_and(|expiry| now >= expiry) => {
                 self.cause = Some(Cause::Lifetime);
                 self.ask_to_quit(now)
             }
-            Phase::Quitting { signal_at } if now >= signal_at => self.begin_stop(now),
-            Phase::Stopping { kill_at } if now >= kill_at => self.kill(now, vec![]),
-            Phase::Killing { give_up_at } if now >= give_up_at => {
-                self.finish(vec![Action::AbandonSurvivors])
+            Phase::Quitting { signal_at } if signal_at.is_some_and(|at| now >= at) => {
+                self.begin_stop(now)
+            }
+            Phase::Stopping { kill_at, .. } if kill_at.is_some_and(|at| now >= at) => {
+                self.kill(now)
+            }
+            Phase::Killing {
+                give_up_at,
+                giving_up,
+                ..
+            } if give_up_at.is_some_and(|at| now >= at) => {
+                *giving_up = true;
+                vec![Action::ScanTree]
+            }
+            Phase::Stopping { rescan, .. } | Phase::Killing { rescan, .. }
+                if rescan.is_due(now) =>
+            {
+                rescan.advance(now);
+                vec![Action::ScanTree]
             }
             _ => vec![],
         }
@@ -180,56 +304,181 @@ impl Supervisor {
         if !self.policy.quit_first {
             return self.begin_stop(now);
         }
+        let mut actions = vec![Action::PostQuitUrls];
         if self.policy.grace.is_zero() {
-            let mut actions = vec![Action::PostQuitUrls];
             actions.extend(self.begin_stop(now));
-            return actions;
+        } else {
+            self.phase = Phase::Quitting {
+                signal_at: now.checked_add(self.policy.grace),
+            };
         }
-        self.phase = Phase::Quitting {
-            signal_at: now + self.policy.grace,
-        };
-        vec![Action::PostQuitUrls]
+        actions
     }
 
     fn begin_stop(&mut self, now: Instant) -> Vec<Action> {
-        let actions = vec![Action::SignalAll(self.policy.stop_signal)];
-        if self.policy.grace.is_zero() {
-            return self.kill(now, actions);
-        }
+        self.signalled = Signalled::default();
         self.phase = Phase::Stopping {
-            kill_at: now + self.policy.grace,
+            kill_at: now.checked_add(self.policy.grace),
+            rescan: Rescan::starting(now),
+            first_scan: true,
         };
+        vec![Action::ScanTree]
+    }
+
+    fn kill(&mut self, now: Instant) -> Vec<Action> {
+        self.signalled = Signalled::default();
+        self.phase = Phase::Killing {
+            give_up_at: now.checked_add(self.policy.kill_wait),
+            rescan: Rescan::starting(now),
+            first_scan: true,
+            giving_up: false,
+        };
+        vec![Action::ScanTree]
+    }
+
+    /// Signals what the current phase's signal has not reached yet in this scan.
+    fn on_scanned(&mut self, tree: &[Process], now: Instant) -> Vec<Action> {
+        let (killing, first, kill_now, giving_up) = match &mut self.phase {
+            Phase::Stopping {
+                kill_at,
+                first_scan,
+                ..
+            } => (
+                false,
+                std::mem::replace(first_scan, false),
+                kill_at.is_some_and(|at| now >= at),
+                false,
+            ),
+            Phase::Killing {
+                first_scan,
+                giving_up,
+                ..
+            } => (
+                true,
+                std::mem::replace(first_scan, false),
+                false,
+                *giving_up,
+            ),
+            _ => return vec![],
+        };
+        if killing {
+            self.on_scanned_killing(tree, first, giving_up)
+        } else {
+            let mut actions = self.on_scanned_stopping(tree, first);
+            if kill_now {
+                // No grace: SIGKILL follows at once, from the same scan.
+                let _ = self.kill(now);
+                actions.extend(self.on_scanned(tree, now));
+            }
+            actions
+        }
+    }
+
+    fn on_scanned_stopping(&mut self, tree: &[Process], first: bool) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let cause = self.cause.unwrap_or(Cause::ChildEnded);
+        if first && cause == Cause::ChildEnded {
+            let left: Vec<Process> = live(tree).cloned().collect();
+            if !left.is_empty() {
+                actions.push(Action::WarnLeftBehind(left));
+            }
+        }
+        let signal = self.policy.stop_signal;
+        let targets = stop_targets(
+            tree,
+            self.roots,
+            Reach::GroupAndOrphans,
+            &mut self.signalled,
+        );
+        if targets.is_empty() {
+            return actions;
+        }
+        let why = if first {
+            Why::Stop(cause)
+        } else {
+            Why::LateArrivals
+        };
+        self.record(signal);
+        actions.push(Action::Signal {
+            signal,
+            targets: targets.clone(),
+            why,
+        });
+        if signal != Signal::SIGKILL && signal != Signal::SIGCONT {
+            actions.push(Action::Signal {
+                signal: Signal::SIGCONT,
+                targets,
+                why: Why::Continue,
+            });
+        }
         actions
     }
 
-    fn kill(&mut self, now: Instant, mut actions: Vec<Action>) -> Vec<Action> {
-        actions.push(Action::SignalAll(Signal::SIGKILL));
-        self.killed = true;
-        self.phase = Phase::Killing {
-            give_up_at: now + self.policy.kill_wait,
-        };
+    fn on_scanned_killing(
+        &mut self,
+        tree: &[Process],
+        first: bool,
+        giving_up: bool,
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let survivors: Vec<Process> = live(tree)
+            .filter(|process| self.signalled.covers(process))
+            .cloned()
+            .collect();
+        let targets = stop_targets(tree, self.roots, Reach::Everything, &mut self.signalled);
+        if !targets.is_empty() {
+            let why = if first {
+                Why::GraceRanOut(live(tree).cloned().collect())
+            } else {
+                Why::LateArrivals
+            };
+            self.record(Signal::SIGKILL);
+            actions.push(Action::Signal {
+                signal: Signal::SIGKILL,
+                targets,
+                why,
+            });
+        }
+        if giving_up {
+            actions.push(Action::AbandonSurvivors(survivors));
+            return self.finish(actions);
+        }
         actions
+    }
+
+    fn record(&mut self, signal: Signal) {
+        self.last_signal = Some(signal);
+        self.killed |= signal == Signal::SIGKILL;
     }
 
     fn finish(&mut self, mut actions: Vec<Action>) -> Vec<Action> {
         self.phase = Phase::Finished;
         let outcome = Outcome {
             cause: self.cause.unwrap_or(Cause::ChildEnded),
-            // A child we never reaped survived our SIGKILL: it counts as killed.
-            child: self
-                .child_end
-                .unwrap_or(ChildEnd::Signaled(Signal::SIGKILL as i32)),
+            child: self.child_end,
             killed: self.killed,
         };
-        let status = self.exit_map.apply(outcome, natural_status(outcome));
-        actions.push(Action::Exit(status));
+        actions.push(Action::Exit(Verdict {
+            status: self.exit_map.apply(outcome, natural_status(outcome)),
+            cause: outcome.cause,
+            child: self.child_end,
+            last_signal: self.last_signal,
+            killed: self.killed,
+        }));
         actions
     }
+}
+
+/// The processes of a scan that have not ended.
+fn live(tree: &[Process]) -> impl Iterator<Item = &Process> {
+    tree.iter().filter(|process| !process.has_ended())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::reach::ProcessId;
+    use std::collections::VecDeque;
 
     const POLICY: StopPolicy = StopPolicy {
         stop_signal: Signal::SIGTERM,
@@ -237,24 +486,115 @@ mod tests {
         kill_wait: Duration::from_secs(5),
         quit_first: false,
     };
+    const ME: i32 = 100;
+    const CHILD: i32 = 200;
+    const ROOTS: Roots = Roots {
+        own_pid: ME,
+        own_group: 50,
+        child: CHILD,
+    };
+    const TERM: Signal = Signal::SIGTERM;
+    const KILL: Signal = Signal::SIGKILL;
+
+    fn process(pid: i32, parent: i32, group: i32) -> Process {
+        Process {
+            pid,
+            parent,
+            group,
+            start_time: 7,
+            state: 'S',
+            name: format!("p{pid}"),
+        }
+    }
+
+    /// The child alone, running.
+    fn just_the_child() -> Vec<Process> {
+        vec![process(CHILD, ME, CHILD)]
+    }
 
     fn supervisor(policy: StopPolicy) -> Supervisor {
-        Supervisor::new(policy, ExitMap::default(), None, Instant::now())
+        Supervisor::new(policy, ExitMap::default(), None, ROOTS, Instant::now())
+    }
+
+    fn with_lifetime(lifetime: Duration, start: Instant) -> Supervisor {
+        Supervisor::new(POLICY, ExitMap::default(), Some(lifetime), ROOTS, start)
     }
 
     fn reaped(child: Option<ChildEnd>, anyone_left: bool) -> Event {
         Event::Reaped { child, anyone_left }
     }
 
+    /// Feeds `event` as the event loop does: every scan asked for is answered at once with
+    /// `tree`. Returns every other action, in order.
+    fn drive(
+        supervisor: &mut Supervisor,
+        event: Event,
+        now: Instant,
+        tree: &[Process],
+    ) -> Vec<Action> {
+        let mut actions = Vec::new();
+        let mut events = VecDeque::from([event]);
+        while let Some(event) = events.pop_front() {
+            for action in supervisor.on_event(event, now) {
+                match action {
+                    Action::ScanTree => events.push_back(Event::Scanned(tree.to_vec())),
+                    action => actions.push(action),
+                }
+            }
+        }
+        actions
+    }
+
+    /// The signals sent (SIGCONT follow-ups left out) and to whom.
+    fn sent(actions: &[Action]) -> Vec<(Signal, Vec<Target>)> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Signal {
+                    signal,
+                    targets,
+                    why,
+                } if *why != Why::Continue => Some((*signal, targets.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn verdict(actions: &[Action]) -> Option<Verdict> {
+        actions.iter().find_map(|action| match action {
+            Action::Exit(verdict) => Some(*verdict),
+            _ => None,
+        })
+    }
+
+    fn status(actions: &[Action]) -> Option<u8> {
+        verdict(actions).map(|verdict| verdict.status)
+    }
+
+    fn group() -> Vec<Target> {
+        vec![Target::Group(CHILD)]
+    }
+
     #[test]
     fn child_exit_with_nothing_left_exits_with_its_code() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Exited(3)), false), start),
-            vec![Action::Exit(3)]
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(3)), false),
+            start,
+            &[],
         );
-        assert_eq!(supervisor.cause(), Some(Cause::ChildEnded));
+        assert_eq!(
+            verdict(&actions),
+            Some(Verdict {
+                status: 3,
+                cause: Cause::ChildEnded,
+                child: Some(ChildEnd::Exited(3)),
+                last_signal: None,
+                killed: false,
+            })
+        );
         assert_eq!(supervisor.deadline(), None);
     }
 
@@ -266,25 +606,54 @@ mod tests {
             supervisor.on_event(Event::SignalReceived(Signal::SIGINT), start),
             vec![Action::Forward(Signal::SIGINT)]
         );
-        assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Signaled(2)), false), start),
-            vec![Action::Exit(130)]
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Signaled(2)), false),
+            start,
+            &[],
         );
+        assert_eq!(status(&actions), Some(130));
     }
 
     #[test]
-    fn sentinel_runs_the_stop_sequence_then_exits_zero() {
+    fn sentinel_runs_the_stop_sequence_followed_by_cont_then_exits_zero() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
         assert_eq!(
             supervisor.on_event(Event::SentinelAppeared, start),
-            vec![Action::SignalAll(Signal::SIGTERM)]
+            vec![Action::ScanTree]
         );
-        assert_eq!(supervisor.deadline(), Some(start + POLICY.grace));
-        // The child dies of our TERM: 143 from the child, 0 from us.
         assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Signaled(15)), false), start),
-            vec![Action::Exit(0)]
+            supervisor.on_event(Event::Scanned(just_the_child()), start),
+            vec![
+                Action::Signal {
+                    signal: TERM,
+                    targets: group(),
+                    why: Why::Stop(Cause::Sentinel)
+                },
+                Action::Signal {
+                    signal: Signal::SIGCONT,
+                    targets: group(),
+                    why: Why::Continue
+                }
+            ]
+        );
+        // The child dies of our TERM: 143 from the child, 0 from us.
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Signaled(15)), false),
+            start,
+            &[],
+        );
+        assert_eq!(
+            verdict(&actions),
+            Some(Verdict {
+                status: 0,
+                cause: Cause::Sentinel,
+                child: Some(ChildEnd::Signaled(15)),
+                last_signal: Some(TERM),
+                killed: false,
+            })
         );
     }
 
@@ -292,18 +661,53 @@ mod tests {
     fn child_ignoring_the_stop_signal_is_killed_after_grace() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        supervisor.on_event(Event::SentinelAppeared, start);
-        let early = start + Duration::from_secs(9);
-        assert_eq!(supervisor.on_event(Event::DeadlineReached, early), vec![]);
-        let kill_at = start + POLICY.grace;
-        assert_eq!(
-            supervisor.on_event(Event::DeadlineReached, kill_at),
-            vec![Action::SignalAll(Signal::SIGKILL)]
+        drive(
+            &mut supervisor,
+            Event::SentinelAppeared,
+            start,
+            &just_the_child(),
         );
-        assert_eq!(supervisor.deadline(), Some(kill_at + POLICY.kill_wait));
+        // Rescans before the grace ends find nothing new to signal.
+        let early = start + Duration::from_secs(9);
         assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Signaled(9)), false), kill_at),
-            vec![Action::Exit(0)]
+            drive(
+                &mut supervisor,
+                Event::DeadlineReached,
+                early,
+                &just_the_child()
+            ),
+            vec![]
+        );
+        let kill_at = start + POLICY.grace;
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            kill_at,
+            &just_the_child(),
+        );
+        assert_eq!(
+            actions,
+            vec![Action::Signal {
+                signal: KILL,
+                targets: group(),
+                why: Why::GraceRanOut(just_the_child())
+            }]
+        );
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Signaled(9)), false),
+            kill_at,
+            &[],
+        );
+        assert_eq!(
+            verdict(&actions),
+            Some(Verdict {
+                status: 0,
+                cause: Cause::Sentinel,
+                child: Some(ChildEnd::Signaled(9)),
+                last_signal: Some(KILL),
+                killed: true,
+            })
         );
     }
 
@@ -314,59 +718,212 @@ mod tests {
             grace: Duration::ZERO,
             ..POLICY
         });
-        assert_eq!(
-            supervisor.on_event(Event::SentinelAppeared, start),
-            vec![
-                Action::SignalAll(Signal::SIGTERM),
-                Action::SignalAll(Signal::SIGKILL)
-            ]
+        let actions = drive(
+            &mut supervisor,
+            Event::SentinelAppeared,
+            start,
+            &just_the_child(),
         );
+        assert_eq!(sent(&actions), vec![(TERM, group()), (KILL, group())]);
     }
 
     #[test]
     fn exit_waits_until_no_process_is_left() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        supervisor.on_event(Event::SentinelAppeared, start);
-        // The child is gone but a grandchild still runs.
+        drive(
+            &mut supervisor,
+            Event::SentinelAppeared,
+            start,
+            &just_the_child(),
+        );
+        // The child is gone but a grandchild in its group still runs (already signalled).
+        let grandchild = vec![process(201, ME, CHILD)];
         assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Exited(0)), true), start),
+            drive(
+                &mut supervisor,
+                reaped(Some(ChildEnd::Exited(0)), true),
+                start,
+                &grandchild
+            ),
             vec![]
         );
-        assert_eq!(
-            supervisor.on_event(reaped(None, false), start),
-            vec![Action::Exit(0)]
-        );
+        let actions = drive(&mut supervisor, reaped(None, false), start, &[]);
+        assert_eq!(status(&actions), Some(0));
     }
 
     #[test]
-    fn processes_left_by_a_child_that_exited_get_the_stop_sequence() {
+    fn processes_left_by_a_child_that_exited_get_the_stop_sequence_and_a_warning() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Exited(7)), true), start),
-            vec![Action::SignalAll(Signal::SIGTERM)]
+        let daemon = vec![process(300, ME, 300)];
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(7)), true),
+            start,
+            &daemon,
         );
+        assert_eq!(actions[0], Action::WarnLeftBehind(daemon.clone()));
+        assert_eq!(sent(&actions), vec![(TERM, vec![Target::Group(300)])]);
         // A sentinel now changes nothing: the child already chose its status.
-        assert_eq!(supervisor.on_event(Event::SentinelAppeared, start), vec![]);
         assert_eq!(
-            supervisor.on_event(reaped(None, false), start),
-            vec![Action::Exit(7)]
+            drive(&mut supervisor, Event::SentinelAppeared, start, &daemon),
+            vec![]
+        );
+        let actions = drive(&mut supervisor, reaped(None, false), start, &[]);
+        assert_eq!(status(&actions), Some(7));
+    }
+
+    #[test]
+    fn a_process_adopted_during_the_stop_gets_the_stop_signal_once() {
+        let start = Instant::now();
+        let mut supervisor = supervisor(POLICY);
+        // The child and a backend in a session of its own, managed by the child.
+        let mut tree = vec![process(CHILD, ME, CHILD), process(202, CHILD, 202)];
+        let actions = drive(&mut supervisor, Event::SentinelAppeared, start, &tree);
+        assert_eq!(sent(&actions), vec![(TERM, group())]);
+        // The child exits; the backend is re-parented to us.
+        tree.remove(0);
+        tree[0].parent = ME;
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(0)), true),
+            start,
+            &tree,
+        );
+        assert_eq!(sent(&actions), vec![(TERM, vec![Target::Group(202)])]);
+        assert_eq!(
+            actions[0],
+            Action::Signal {
+                signal: TERM,
+                targets: vec![Target::Group(202)],
+                why: Why::LateArrivals
+            }
+        );
+        // Further scans do not signal it again.
+        assert_eq!(
+            drive(&mut supervisor, reaped(None, true), start, &tree),
+            vec![]
         );
     }
 
     #[test]
-    fn survivors_of_sigkill_are_abandoned_after_the_bound() {
+    fn a_silent_adoption_is_found_by_the_rescan_backoff() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        supervisor.on_event(Event::SentinelAppeared, start);
-        let kill_at = start + POLICY.grace;
-        supervisor.on_event(Event::DeadlineReached, kill_at);
-        let give_up_at = kill_at + POLICY.kill_wait;
-        assert_eq!(
-            supervisor.on_event(Event::DeadlineReached, give_up_at),
-            vec![Action::AbandonSurvivors, Action::Exit(0)]
+        drive(
+            &mut supervisor,
+            Event::SentinelAppeared,
+            start,
+            &just_the_child(),
         );
+        let mut now = start;
+        let mut intervals = Vec::new();
+        for _ in 0..9 {
+            let next = supervisor.deadline().unwrap();
+            intervals.push(next - now);
+            now = next;
+            drive(
+                &mut supervisor,
+                Event::DeadlineReached,
+                now,
+                &just_the_child(),
+            );
+        }
+        let ms = Duration::from_millis;
+        assert_eq!(
+            intervals,
+            vec![
+                ms(10),
+                ms(20),
+                ms(40),
+                ms(80),
+                ms(160),
+                ms(320),
+                ms(640),
+                ms(1000),
+                ms(1000)
+            ]
+        );
+        // A process re-parented to us without a SIGCHLD (its parent was not our child).
+        let mut tree = just_the_child();
+        tree.push(process(400, ME, 400));
+        let at = supervisor.deadline().unwrap();
+        let actions = drive(&mut supervisor, Event::DeadlineReached, at, &tree);
+        assert_eq!(sent(&actions), vec![(TERM, vec![Target::Group(400)])]);
+    }
+
+    #[test]
+    fn sigkill_reaches_every_descendant_and_late_arrivals_too() {
+        let start = Instant::now();
+        let mut supervisor = supervisor(POLICY);
+        // A backend the child manages: not ours to TERM, but SIGKILL takes everything.
+        let tree = vec![process(CHILD, ME, CHILD), process(202, CHILD, 202)];
+        drive(&mut supervisor, Event::SentinelAppeared, start, &tree);
+        let kill_at = start + POLICY.grace;
+        let backend = Target::Descendant(ProcessId {
+            pid: 202,
+            start_time: 7,
+        });
+        let actions = drive(&mut supervisor, Event::DeadlineReached, kill_at, &tree);
+        assert_eq!(
+            sent(&actions),
+            vec![(KILL, vec![Target::Group(CHILD), backend])]
+        );
+        // Something adopted while killing gets SIGKILL too, on the next reap.
+        let late = vec![process(203, ME, 50)];
+        let actions = drive(&mut supervisor, reaped(None, true), kill_at, &late);
+        assert_eq!(
+            actions,
+            vec![Action::Signal {
+                signal: KILL,
+                targets: vec![Target::Child(203)],
+                why: Why::LateArrivals
+            }]
+        );
+    }
+
+    #[test]
+    fn only_processes_sent_sigkill_are_reported_as_survivors() {
+        let start = Instant::now();
+        let mut supervisor = supervisor(POLICY);
+        drive(
+            &mut supervisor,
+            Event::SentinelAppeared,
+            start,
+            &just_the_child(),
+        );
+        let kill_at = start + POLICY.grace;
+        drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            kill_at,
+            &just_the_child(),
+        );
+        let give_up_at = kill_at + POLICY.kill_wait;
+        // The child is stuck in D state; a newcomer appears at the last moment.
+        let mut stuck = process(CHILD, ME, CHILD);
+        stuck.state = 'D';
+        let newcomer = process(500, ME, 50);
+        while let Some(next) = supervisor.deadline().filter(|at| *at < give_up_at) {
+            drive(
+                &mut supervisor,
+                Event::DeadlineReached,
+                next,
+                &[stuck.clone()],
+            );
+        }
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            give_up_at,
+            &[stuck.clone(), newcomer.clone()],
+        );
+        assert_eq!(sent(&actions), vec![(KILL, vec![Target::Child(500)])]);
+        assert!(actions.contains(&Action::AbandonSurvivors(vec![stuck.clone()])));
+        let verdict = verdict(&actions).expect("exits after the bound");
+        assert_eq!(verdict.child, None);
+        assert_eq!(verdict.status, 0);
         assert_eq!(supervisor.deadline(), None);
     }
 
@@ -374,17 +931,42 @@ mod tests {
     fn a_second_sentinel_does_not_restart_the_grace_period() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        supervisor.on_event(Event::SentinelAppeared, start);
+        drive(
+            &mut supervisor,
+            Event::SentinelAppeared,
+            start,
+            &just_the_child(),
+        );
         let later = start + Duration::from_secs(5);
-        assert_eq!(supervisor.on_event(Event::SentinelAppeared, later), vec![]);
-        assert_eq!(supervisor.deadline(), Some(start + POLICY.grace));
+        assert_eq!(
+            drive(
+                &mut supervisor,
+                Event::SentinelAppeared,
+                later,
+                &just_the_child()
+            ),
+            vec![]
+        );
+        let kill_at = start + POLICY.grace;
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            kill_at,
+            &just_the_child(),
+        );
+        assert_eq!(sent(&actions), vec![(KILL, group())]);
     }
 
     #[test]
     fn signals_are_forwarded_during_the_stop_sequence_too() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        supervisor.on_event(Event::SentinelAppeared, start);
+        drive(
+            &mut supervisor,
+            Event::SentinelAppeared,
+            start,
+            &just_the_child(),
+        );
         assert_eq!(
             supervisor.on_event(Event::SignalReceived(Signal::SIGHUP), start),
             vec![Action::Forward(Signal::SIGHUP)]
@@ -395,11 +977,13 @@ mod tests {
     fn nothing_happens_after_exit() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        supervisor.on_event(reaped(Some(ChildEnd::Exited(0)), false), start);
+        let _ = supervisor.on_event(reaped(Some(ChildEnd::Exited(0)), false), start);
         for event in [
             Event::SentinelAppeared,
-            Event::SignalReceived(Signal::SIGTERM),
+            Event::SignalReceived(TERM),
             Event::DeadlineReached,
+            Event::QuitUrlsFailed,
+            Event::Scanned(just_the_child()),
             reaped(None, false),
         ] {
             assert_eq!(supervisor.on_event(event, start), vec![]);
@@ -410,20 +994,25 @@ mod tests {
     fn lifetime_is_the_only_deadline_while_running() {
         let start = Instant::now();
         let lifetime = Duration::from_secs(14 * 86400);
-        let mut supervisor = Supervisor::new(POLICY, ExitMap::default(), Some(lifetime), start);
+        let mut supervisor = with_lifetime(lifetime, start);
         assert_eq!(supervisor.deadline(), Some(start + lifetime));
         assert_eq!(supervisor.on_event(Event::DeadlineReached, start), vec![]);
-        assert_eq!(
-            supervisor.on_event(Event::DeadlineReached, start + lifetime),
-            vec![Action::SignalAll(Signal::SIGTERM)]
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            start + lifetime,
+            &just_the_child(),
         );
-        assert_eq!(supervisor.cause(), Some(Cause::Lifetime));
+        assert_eq!(sent(&actions), vec![(TERM, group())]);
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Signaled(15)), false),
+            start + lifetime,
+            &[],
+        );
         assert_eq!(
-            supervisor.on_event(
-                reaped(Some(ChildEnd::Signaled(15)), false),
-                start + lifetime
-            ),
-            vec![Action::Exit(124)]
+            verdict(&actions).map(|v| (v.status, v.cause)),
+            Some((124, Cause::Lifetime))
         );
     }
 
@@ -431,103 +1020,275 @@ mod tests {
     fn lifetime_stop_that_needed_sigkill_exits_137() {
         let start = Instant::now();
         let lifetime = Duration::from_secs(60);
-        let mut supervisor = Supervisor::new(POLICY, ExitMap::default(), Some(lifetime), start);
+        let mut supervisor = with_lifetime(lifetime, start);
         let expiry = start + lifetime;
-        supervisor.on_event(Event::DeadlineReached, expiry);
-        assert_eq!(
-            supervisor.on_event(Event::DeadlineReached, expiry + POLICY.grace),
-            vec![Action::SignalAll(Signal::SIGKILL)]
+        drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            expiry,
+            &just_the_child(),
         );
-        assert_eq!(
-            supervisor.on_event(
-                reaped(Some(ChildEnd::Signaled(9)), false),
-                expiry + POLICY.grace
-            ),
-            vec![Action::Exit(137)]
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            expiry + POLICY.grace,
+            &just_the_child(),
         );
+        assert_eq!(sent(&actions), vec![(KILL, group())]);
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Signaled(9)), false),
+            expiry + POLICY.grace,
+            &[],
+        );
+        assert_eq!(status(&actions), Some(137));
+    }
+
+    #[test]
+    fn sigkill_that_reached_nothing_does_not_count_as_killed() {
+        // The child ended exactly as the grace ran out: only its zombie is left.
+        let start = Instant::now();
+        let lifetime = Duration::from_secs(60);
+        let mut supervisor = with_lifetime(lifetime, start);
+        let expiry = start + lifetime;
+        drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            expiry,
+            &just_the_child(),
+        );
+        let mut zombie = process(CHILD, ME, CHILD);
+        zombie.state = 'Z';
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            expiry + POLICY.grace,
+            &[zombie],
+        );
+        assert_eq!(sent(&actions), vec![]);
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Signaled(15)), false),
+            expiry + POLICY.grace,
+            &[],
+        );
+        assert_eq!(status(&actions), Some(124));
     }
 
     #[test]
     fn exit_map_applies_last() {
         let start = Instant::now();
         let map = ExitMap::parse(["0=1,lifetime=0"]).unwrap();
-        let mut early_exit = Supervisor::new(POLICY, map.clone(), None, start);
-        assert_eq!(
-            early_exit.on_event(reaped(Some(ChildEnd::Exited(0)), false), start),
-            vec![Action::Exit(1)]
+        let mut early_exit = Supervisor::new(POLICY, map.clone(), None, ROOTS, start);
+        let actions = drive(
+            &mut early_exit,
+            reaped(Some(ChildEnd::Exited(0)), false),
+            start,
+            &[],
         );
+        assert_eq!(status(&actions), Some(1));
         let lifetime = Duration::from_secs(1);
-        let mut expired = Supervisor::new(POLICY, map, Some(lifetime), start);
-        expired.on_event(Event::DeadlineReached, start + lifetime);
-        assert_eq!(
-            expired.on_event(
-                reaped(Some(ChildEnd::Signaled(15)), false),
-                start + lifetime
-            ),
-            vec![Action::Exit(0)]
+        let mut expired = Supervisor::new(POLICY, map, Some(lifetime), ROOTS, start);
+        drive(
+            &mut expired,
+            Event::DeadlineReached,
+            start + lifetime,
+            &just_the_child(),
         );
+        let actions = drive(
+            &mut expired,
+            reaped(Some(ChildEnd::Signaled(15)), false),
+            start + lifetime,
+            &[],
+        );
+        assert_eq!(status(&actions), Some(0));
     }
 
     #[test]
     fn a_child_ending_before_its_lifetime_keeps_its_status() {
         let start = Instant::now();
-        let lifetime = Duration::from_secs(60);
-        let mut supervisor = Supervisor::new(POLICY, ExitMap::default(), Some(lifetime), start);
-        assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Exited(2)), false), start),
-            vec![Action::Exit(2)]
+        let mut supervisor = with_lifetime(Duration::from_secs(60), start);
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(2)), false),
+            start,
+            &[],
         );
+        assert_eq!(status(&actions), Some(2));
+    }
+
+    fn quitting() -> Supervisor {
+        supervisor(StopPolicy {
+            quit_first: true,
+            ..POLICY
+        })
     }
 
     #[test]
     fn quit_urls_come_first_and_a_child_that_quits_is_never_signalled() {
         let start = Instant::now();
-        let policy = StopPolicy {
-            quit_first: true,
-            ..POLICY
-        };
-        let mut supervisor = supervisor(policy);
+        let mut supervisor = quitting();
         assert_eq!(
             supervisor.on_event(Event::SentinelAppeared, start),
             vec![Action::PostQuitUrls]
         );
         assert_eq!(supervisor.deadline(), Some(start + POLICY.grace));
-        assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Exited(0)), false), start),
-            vec![Action::Exit(0)]
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(0)), false),
+            start,
+            &[],
         );
+        assert_eq!(sent(&actions), vec![]);
+        assert_eq!(status(&actions), Some(0));
     }
 
     #[test]
     fn a_child_deaf_to_its_quit_url_gets_the_signal_then_sigkill() {
         let start = Instant::now();
-        let policy = StopPolicy {
-            quit_first: true,
-            ..POLICY
-        };
-        let mut supervisor = supervisor(policy);
-        supervisor.on_event(Event::SentinelAppeared, start);
+        let mut supervisor = quitting();
+        let _ = supervisor.on_event(Event::SentinelAppeared, start);
         let signal_at = start + POLICY.grace;
-        assert_eq!(
-            supervisor.on_event(Event::DeadlineReached, signal_at),
-            vec![Action::SignalAll(Signal::SIGTERM)]
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            signal_at,
+            &just_the_child(),
         );
+        assert_eq!(sent(&actions), vec![(TERM, group())]);
+        let actions = drive(
+            &mut supervisor,
+            Event::DeadlineReached,
+            signal_at + POLICY.grace,
+            &just_the_child(),
+        );
+        assert_eq!(sent(&actions), vec![(KILL, group())]);
+    }
+
+    #[test]
+    fn when_every_quit_url_failed_the_stop_signal_goes_at_once() {
+        let start = Instant::now();
+        let mut supervisor = quitting();
+        let _ = supervisor.on_event(Event::SentinelAppeared, start);
+        let soon = start + Duration::from_millis(3);
+        let actions = drive(
+            &mut supervisor,
+            Event::QuitUrlsFailed,
+            soon,
+            &just_the_child(),
+        );
+        assert_eq!(sent(&actions), vec![(TERM, group())]);
+        assert_eq!(supervisor.deadline(), Some(soon + RESCAN_FIRST));
+        // Late failures change nothing once the stop runs.
         assert_eq!(
-            supervisor.on_event(Event::DeadlineReached, signal_at + POLICY.grace),
-            vec![Action::SignalAll(Signal::SIGKILL)]
+            drive(
+                &mut supervisor,
+                Event::QuitUrlsFailed,
+                soon,
+                &just_the_child()
+            ),
+            vec![]
         );
     }
 
     #[test]
     fn remnants_of_a_child_that_exited_are_not_asked_to_quit() {
         let start = Instant::now();
-        let mut supervisor = supervisor(StopPolicy {
+        let mut supervisor = quitting();
+        let remnant = vec![process(201, ME, CHILD)];
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(1)), true),
+            start,
+            &remnant,
+        );
+        assert!(!actions.contains(&Action::PostQuitUrls));
+        assert_eq!(sent(&actions), vec![(TERM, group())]);
+    }
+
+    #[test]
+    fn durations_too_long_to_add_mean_never_and_never_panic() {
+        let start = Instant::now();
+        let forever = Duration::MAX;
+        let policy = StopPolicy {
+            grace: forever,
+            kill_wait: forever,
             quit_first: true,
             ..POLICY
-        });
+        };
+        let mut supervisor =
+            Supervisor::new(policy, ExitMap::default(), Some(forever), ROOTS, start);
+        assert_eq!(supervisor.deadline(), None);
         assert_eq!(
-            supervisor.on_event(reaped(Some(ChildEnd::Exited(1)), true), start),
-            vec![Action::SignalAll(Signal::SIGTERM)]
+            supervisor.on_event(Event::SentinelAppeared, start),
+            vec![Action::PostQuitUrls]
         );
+        assert_eq!(supervisor.deadline(), None);
+        let actions = drive(
+            &mut supervisor,
+            Event::QuitUrlsFailed,
+            start,
+            &just_the_child(),
+        );
+        assert_eq!(sent(&actions), vec![(TERM, group())]);
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Signaled(15)), false),
+            start,
+            &[],
+        );
+        assert_eq!(status(&actions), Some(0));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn any_event() -> impl Strategy<Value = Event> {
+            prop_oneof![
+                (any::<Option<u8>>(), any::<bool>()).prop_map(|(code, anyone_left)| {
+                    reaped(code.map(ChildEnd::Exited), anyone_left)
+                }),
+                Just(Event::SentinelAppeared),
+                Just(Event::SignalReceived(TERM)),
+                Just(Event::DeadlineReached),
+                Just(Event::QuitUrlsFailed),
+                Just(Event::Scanned(just_the_child())),
+            ]
+        }
+
+        proptest! {
+            /// Whatever the durations (up to Duration::MAX) and the order of events, the
+            /// machine never panics, and once it has exited it stays silent.
+            #[test]
+            fn any_durations_and_events_never_panic(
+                grace in any::<u64>(),
+                kill_wait in any::<u64>(),
+                lifetime in any::<Option<u64>>(),
+                quit_first in any::<bool>(),
+                steps in proptest::collection::vec((any_event(), any::<u64>()), 0..40),
+            ) {
+                let start = Instant::now();
+                let policy = StopPolicy {
+                    stop_signal: TERM,
+                    grace: Duration::from_secs(grace),
+                    kill_wait: Duration::from_nanos(kill_wait),
+                    quit_first,
+                };
+                let lifetime = lifetime.map(Duration::from_secs);
+                let mut supervisor =
+                    Supervisor::new(policy, ExitMap::default(), lifetime, ROOTS, start);
+                let mut exited = false;
+                for (event, offset) in steps {
+                    let now = start.checked_add(Duration::from_nanos(offset)).unwrap_or(start);
+                    let actions = drive(&mut supervisor, event, now, &just_the_child());
+                    if exited {
+                        prop_assert!(actions.is_empty());
+                    }
+                    exited |= verdict(&actions).is_some();
+                    let _ = supervisor.deadline();
+                }
+            }
+        }
     }
 }

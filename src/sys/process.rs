@@ -1,15 +1,18 @@
 //! Signalling processes and reading who they are: kill, killpg, the subreaper flag and
 //! `/proc`.
 //!
-//! Owns: sending a signal to the child's group and to adopted orphans, treating ESRCH as
-//! "already gone"; PR_SET_CHILD_SUBREAPER; listing guillotine's own children from `/proc`.
-//! Never: reaps (that is `reap`), or signals a pid that is not guillotine's unreaped child
-//! or a process group that still has the child or one of our children in it.
+//! Owns: sending a signal to a [`Target`] (a group, a child, or a descendant through a
+//! pidfd), treating ESRCH as "already gone"; PR_SET_CHILD_SUBREAPER; scanning guillotine's
+//! descendants from `/proc`.
+//! Never: reaps (that is `reap`), decides whom to signal (that is `reach`), or signals a pid
+//! that might have been reused.
 
+use crate::reach::{Process, ProcessId, Target};
 use nix::errno::Errno;
 use nix::sys::signal::{Signal, kill, killpg};
-use nix::unistd::{Pid, getpgrp, getpid};
+use nix::unistd::{Pid, getpid};
 use std::fs;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// Makes orphaned descendants re-parent to guillotine instead of init, so it can reap them
 /// and signal them (prctl(2), PR_SET_CHILD_SUBREAPER).
@@ -88,85 +91,101 @@ fn gone_is_done(result: nix::Result<()>) -> nix::Result<()> {
     }
 }
 
-/// Sends `signal` to every child of guillotine outside `child_group`: orphans that left the
-/// child's group (setsid, a double fork) and were re-parented to us. An orphan that leads its
-/// own group gets the signal for the whole group, so the workers it forked get it too.
-/// Returns how many were signalled.
+/// Sends `signal` to `target`. A target that has gone (ESRCH, or a descendant whose pid now
+/// names another process) is not an error.
 ///
-/// Every pid listed is our child and not yet reaped (we are the only reaper and run on the
-/// same thread), so it cannot have been reused.
-pub fn signal_adopted(child_group: Pid, signal: Signal) -> usize {
-    let own_group = getpgrp();
-    let mut signalled = 0;
-    for orphan in children() {
-        if orphan.group == child_group {
-            continue;
-        }
-        let result = if orphan.group == orphan.pid && orphan.group != own_group {
-            signal_group(orphan.group, signal)
-        } else {
-            gone_is_done(kill(orphan.pid, signal))
-        };
-        match result {
-            Ok(()) => signalled += 1,
-            Err(errno) => {
-                tracing::warn!(pid = orphan.pid.as_raw(), %errno, "cannot signal adopted orphan")
-            }
-        }
+/// A [`Target::Group`] or [`Target::Child`] is safe by construction (see [`Target`]). A
+/// [`Target::Descendant`] may be reaped by its own parent at any moment, so it is opened as
+/// a pidfd first, its start time checked, and the signal sent through the pidfd: a reused
+/// pid is never signalled.
+pub fn send(target: Target, signal: Signal) -> nix::Result<()> {
+    match target {
+        Target::Group(group) => signal_group(Pid::from_raw(group), signal),
+        Target::Child(pid) => gone_is_done(kill(Pid::from_raw(pid), signal)),
+        Target::Descendant(process) => gone_is_done(signal_descendant(process, signal)),
     }
-    signalled
 }
 
-/// One of guillotine's children, as `/proc/<pid>/stat` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ChildProcess {
-    pub pid: Pid,
-    pub group: Pid,
-    /// The one-letter state: R, S, D (uninterruptible: survives SIGKILL for now), Z, …
-    pub state: char,
+fn signal_descendant(process: ProcessId, signal: Signal) -> nix::Result<()> {
+    // SAFETY: pidfd_open(2) takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, process.pid, 0) };
+    if fd < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: `fd` is a descriptor we just opened and own; nothing else closes it.
+    let pidfd = unsafe { OwnedFd::from_raw_fd(fd as RawFd) };
+    // The pidfd pins whatever process the pid named when it was opened: if that is still
+    // the one we scanned, the signal cannot reach anything else.
+    let same = read_stat(process.pid).is_some_and(|stat| stat.start_time == process.start_time);
+    if !same {
+        return Err(Errno::ESRCH);
+    }
+    // SAFETY: pidfd_send_signal(2) with a valid pidfd, a signal number, no siginfo (NULL)
+    // and no flags.
+    let sent = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal as libc::c_int,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if sent < 0 { Err(Errno::last()) } else { Ok(()) }
 }
 
-/// guillotine's children (running or zombie), read from `/proc`.
-pub fn children() -> Vec<ChildProcess> {
+/// guillotine's descendants, at any depth, running or zombie, as `/proc` shows them now.
+pub fn descendants() -> Vec<Process> {
     let own = getpid().as_raw();
     let Ok(entries) = fs::read_dir("/proc") else {
         return vec![];
     };
-    entries
+    let all: Vec<Process> = entries
         .filter_map(|entry| {
-            let entry = entry.ok()?;
-            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
-            let fields = parse_stat(&stat)?;
-            (fields.parent == own).then_some(ChildProcess {
-                pid: Pid::from_raw(pid),
-                group: Pid::from_raw(fields.group),
-                state: fields.state,
+            let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = read_stat(pid)?;
+            Some(Process {
+                pid,
+                parent: stat.parent,
+                group: stat.group,
+                start_time: stat.start_time,
+                state: stat.state,
+                name: stat.name,
             })
         })
-        .collect()
+        .collect();
+    crate::reach::descendants(&all, own)
+}
+
+fn read_stat(pid: i32) -> Option<StatFields> {
+    parse_stat(&fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
 }
 
 /// The fields of `/proc/<pid>/stat` that we use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct StatFields {
+    name: String,
     state: char,
     parent: i32,
     group: i32,
+    start_time: u64,
 }
 
-/// Reads `pid (comm) state ppid pgrp …`. The command name may hold spaces and parentheses,
-/// so the fields start after the last `)` (proc(5)).
+/// Reads `pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt
+/// cmajflt utime stime cutime cstime priority nice num_threads itrealvalue starttime …`.
+/// The command name may hold spaces and parentheses, so the fields start after the last
+/// `)` (proc(5)).
 fn parse_stat(stat: &str) -> Option<StatFields> {
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_ascii_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let parent = fields.next()?.parse().ok()?;
-    let group = fields.next()?.parse().ok()?;
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat.get(open + 1..close)?.to_owned();
+    let fields: Vec<&str> = stat[close + 1..].split_ascii_whitespace().collect();
     Some(StatFields {
-        state,
-        parent,
-        group,
+        name,
+        state: fields.first()?.chars().next()?,
+        parent: fields.get(1)?.parse().ok()?,
+        group: fields.get(2)?.parse().ok()?,
+        start_time: fields.get(19)?.parse().ok()?,
     })
 }
 
@@ -176,17 +195,46 @@ mod tests {
 
     #[test]
     fn stat_fields_survive_odd_command_names() {
-        let stat = "4242 (a) b (c)) S 17 4242 17 0 -1 4194560 107 0 0 0";
+        let stat = "4242 (a) b (c)) S 17 4242 17 0 -1 4194560 107 0 0 0 1 2 3 4 20 0 1 0 987654 0";
         assert_eq!(
             parse_stat(stat),
             Some(StatFields {
+                name: "a) b (c)".into(),
                 state: 'S',
                 parent: 17,
-                group: 4242
+                group: 4242,
+                start_time: 987654,
             })
         );
         assert_eq!(parse_stat("garbage"), None);
         assert_eq!(parse_stat("1 (x) Z"), None);
+    }
+
+    #[test]
+    fn guillotine_s_own_children_are_its_descendants() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .unwrap();
+        let found = descendants()
+            .into_iter()
+            .find(|process| process.pid == child.id() as i32);
+        let _ = child.kill();
+        let _ = child.wait();
+        let found = found.expect("the child is listed");
+        assert_eq!(found.parent, getpid().as_raw());
+        assert!(found.start_time > 0);
+    }
+
+    #[test]
+    fn a_descendant_whose_pid_names_another_process_is_not_signalled() {
+        let own = read_stat(getpid().as_raw()).unwrap();
+        let impostor = ProcessId {
+            pid: getpid().as_raw(),
+            start_time: own.start_time + 1,
+        };
+        // Were it sent, SIGKILL would end this test process.
+        assert_eq!(send(Target::Descendant(impostor), Signal::SIGKILL), Ok(()));
     }
 
     #[test]

@@ -95,3 +95,111 @@ fn orphans_are_reaped_as_subreaper() {
     run.signal(nix::sys::signal::Signal::SIGTERM);
     run.expect_exit(143);
 }
+
+/// The `link` lines of a `--chain` probe: (pid, ppid), in the order they started.
+fn links(run: &mut Guillotine, count: usize) -> Vec<(i32, i32)> {
+    let mut links = Vec::new();
+    while links.len() < count {
+        let line = run.wait_line("a chain link", |line| {
+            line.starts_with("link ")
+                && !links
+                    .iter()
+                    .any(|(pid, _)| field(line, "pid") == Some(*pid))
+        });
+        let pid = field(&line, "pid").unwrap();
+        assert_eq!(field(&line, "pgid"), Some(pid), "each link leads a session");
+        links.push((pid, field(&line, "ppid").unwrap()));
+    }
+    links
+}
+
+#[test]
+fn processes_adopted_during_the_stop_get_the_stop_signal_too() {
+    // child → link 1 → link 2 → link 3, each in a session of its own: the stop signal to
+    // the child's group reaches none of the links; each is adopted only when its parent has
+    // died of the stop signal, and must get it then, not SIGKILL after the grace period.
+    let done = Sentinel::new();
+    let mut run = watching(&done, &["--grace", "5s"], &["--chain", "3"]);
+    let ready = run.wait_ready();
+    let links = links(&mut run, 3);
+    done.touch();
+    run.wait_signal_seen(ready.pid, "TERM");
+    for (pid, _) in &links {
+        run.wait_signal_seen(*pid, "TERM");
+    }
+    run.expect_exit(0);
+    assert!(
+        !run.stdout().iter().any(|line| line.ends_with("name=KILL")),
+        "nothing needed SIGKILL"
+    );
+    run.assert_nothing_left();
+}
+
+#[test]
+fn sigkill_reaches_a_tree_three_sessions_deep() {
+    // Every link ignores TERM. The old rule signalled adopted orphans once per phase, so
+    // links adopted after SIGKILL went out (link 2 is adopted only once link 1 has died of
+    // it) were left running.
+    let done = Sentinel::new();
+    let mut run = watching(
+        &done,
+        &["--grace", "300ms"],
+        &["--ignore", "TERM", "--chain", "3"],
+    );
+    run.wait_ready();
+    links(&mut run, 3);
+    done.touch();
+    run.expect_exit(0);
+    assert!(
+        !run.stderr().contains("survived SIGKILL"),
+        "nothing survives SIGKILL: {}",
+        run.stderr()
+    );
+    run.assert_nothing_left();
+}
+
+#[test]
+fn a_lifetime_stop_that_reached_a_late_adoption_in_time_is_124() {
+    let mut run = Guillotine::start(&[
+        "--lifetime",
+        "1s",
+        "--grace",
+        "5s",
+        "--",
+        PROBE,
+        "--chain",
+        "2",
+    ]);
+    run.wait_ready();
+    let links = links(&mut run, 2);
+    for (pid, _) in &links {
+        run.wait_signal_seen(*pid, "TERM");
+    }
+    run.expect_exit(124);
+    run.assert_nothing_left();
+}
+
+#[test]
+fn a_stopped_child_is_continued_after_the_stop_signal() {
+    // A SIGSTOPped child only acts on TERM once continued; without CONT it would take the
+    // whole grace period and SIGKILL (137 where GNU timeout gives 124).
+    let mut run = Guillotine::start(&["--lifetime", "1s", "--grace", "5s", "--", PROBE]);
+    let ready = run.wait_ready();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(ready.pid),
+        nix::sys::signal::Signal::SIGSTOP,
+    )
+    .unwrap();
+    let probe = crate::harness::SeenProcess::find(ready.pid).unwrap();
+    crate::harness::eventually(
+        "the child is stopped",
+        crate::harness::DEADLINE,
+        || match probe.state() {
+            Some('T') => Ok(()),
+            state => Err(format!("{state:?}")),
+        },
+    );
+    run.wait_signal_seen(ready.pid, "TERM");
+    run.expect_exit(124);
+    run.assert_nothing_left();
+}

@@ -6,11 +6,13 @@
 //! ```text
 //! guillotine-test-probe [--ignore SIG]... [--ignore-all] [--grandchildren N]
 //!                       [--orphan] [--orphan-workers N] [--orphan-exits] [--exit N] [--die SIG]
-//!                       [--serve-quit PORT] [--flood N] [--timestamps]
+//!                       [--serve-quit PORT] [--flood N] [--timestamps] [--chain N]
 //! ```
 //! Lines: `ready pid=P pgid=G ppid=Q`,
 //! `grandchild pid=P pgid=G`, `orphan pid=P pgid=G`, `worker pid=P pgid=G`,
-//! `adopted pid=P ppid=Q`, `signal pid=P name=TERM` (with `--timestamps`: ` at=NS`, the
+//! `adopted pid=P ppid=Q`, `link pid=P pgid=G ppid=Q` (`--chain N`: N processes, each the
+//! child of the one before and each in a session of its own, as PostgreSQL starts its
+//! backends; they behave as the probe does for signals), `signal pid=P name=TERM` (with `--timestamps`: ` at=NS`, the
 //! CLOCK_MONOTONIC time it was taken, for latency measurements), `listening pid=P port=N`,
 //! `quit pid=P request=POST /quitquitquit` (then it exits 0, as envoy does when POSTed to).
 //! A signal that is not ignored then acts as it would by default (usually killing the probe).
@@ -37,6 +39,7 @@ struct Options {
     serve_quit: Option<u16>,
     flood: u32,
     timestamps: bool,
+    chain: u32,
 }
 
 fn main() {
@@ -59,6 +62,18 @@ fn main() {
     }
     if options.orphan {
         start_orphan(&options);
+    }
+    for _ in 0..options.chain {
+        if !in_new_child() {
+            break;
+        }
+        setsid().expect("setsid");
+        say(&format!(
+            "link pid={} pgid={} ppid={}",
+            getpid(),
+            getpgrp(),
+            getppid()
+        ));
     }
     // A flood of short-lived children: zombies for whoever ends up their parent.
     for _ in 0..options.flood {
@@ -241,6 +256,7 @@ fn parse(args: Vec<String>) -> Options {
             "--serve-quit" => options.serve_quit = Some(number(args.next()) as u16),
             "--flood" => options.flood = number(args.next()),
             "--timestamps" => options.timestamps = true,
+            "--chain" => options.chain = number(args.next()),
             other => panic!("probe: unknown argument {other}"),
         }
     }
