@@ -344,4 +344,82 @@ mod tests {
             assert_eq!(config(argv).unwrap_err().to_string(), message, "{argv:?}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use crate::reach::{Process, Roots};
+        use crate::supervisor::{Event, Supervisor};
+        use proptest::prelude::*;
+        use std::time::Instant;
+
+        /// Durations near and past the limits, signal names and numbers, URLs, and noise.
+        fn value() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<u64>().prop_map(|n| n.to_string()),
+                (
+                    any::<u64>(),
+                    prop::sample::select(vec!["ms", "s", "m", "h", "d"])
+                )
+                    .prop_map(|(n, unit)| format!("{n}{unit}")),
+                Just("18446744073709551615s".to_owned()),
+                Just("18446744073709551615.999999999".to_owned()),
+                "[A-Z]{1,8}",
+                "SIG[A-Z]{2,6}",
+                "http://[a-z0-9.:]{0,20}/[ -~]{0,10}",
+                "tcp://[a-z0-9.:\\[\\]]{0,20}",
+                "[ -~]{0,24}",
+            ]
+        }
+
+        proptest! {
+            /// Whatever the option values, parsing never panics, and a configuration that
+            /// parses starts a supervision that never panics either, through a whole stop.
+            #[test]
+            fn any_option_values_parse_and_supervise_without_panicking(
+                grace in value(),
+                lifetime in value(),
+                stop_signal in value(),
+                poll in value(),
+                interval in value(),
+                exit_map in value(),
+                quit_url in value(),
+                ready_when in value(),
+            ) {
+                let argv = [
+                    "guillotine", "--grace", &grace, "--lifetime", &lifetime,
+                    "--stop-signal", &stop_signal, "--poll", &poll, "--interval", &interval,
+                    "--exit-map", &exit_map, "--quit-url", &quit_url, "--ready-file", "/r",
+                    "--ready-when", &ready_when, "--", "true",
+                ];
+                let Ok(args) = Args::try_parse_from(argv) else {
+                    return Ok(());
+                };
+                let Ok(config) = Config::try_from(args) else {
+                    return Ok(());
+                };
+                let start = Instant::now();
+                let roots = Roots { own_pid: 1, own_group: 1, child: 2 };
+                let mut supervisor =
+                    Supervisor::new(config.stop, config.exit_map, config.lifetime, roots, start);
+                let child = Process {
+                    pid: 2, parent: 1, group: 2, start_time: 1, state: 'S', name: "true".into(),
+                };
+                let mut now = start;
+                for event in [
+                    Event::DeadlineReached,
+                    Event::SentinelAppeared,
+                    Event::QuitUrlsFailed,
+                    Event::Scanned(vec![child.clone()]),
+                    Event::DeadlineReached,
+                    Event::Scanned(vec![child]),
+                    Event::Reaped { child: None, anyone_left: false },
+                ] {
+                    if let Some(deadline) = supervisor.deadline() {
+                        now = now.max(deadline);
+                    }
+                    let _ = supervisor.on_event(event, now);
+                }
+            }
+        }
+    }
 }

@@ -6,11 +6,15 @@
 
 use std::time::Duration;
 
-/// What the user typed was not a duration.
+/// What the user typed was not a duration guillotine can use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{input:?} is not a duration; use e.g. 90s, 15m, 14d (units: ms, s, m, h, d)")]
-pub struct DurationError {
-    pub input: String,
+pub enum DurationError {
+    #[error("{input:?} is not a duration; use e.g. 90s, 15m, 14d (units: ms, s, m, h, d)")]
+    Invalid { input: String },
+    #[error(
+        "{input:?} is too long: the most is 18446744073709551615s (about 584 billion years); use e.g. 90s, 15m, 14d"
+    )]
+    TooLong { input: String },
 }
 
 /// Unit suffixes and their length in nanoseconds.
@@ -28,7 +32,10 @@ const NANOS_PER_SECOND: u128 = 1_000_000_000;
 /// of `ms`, `s`, `m`, `h`, `d`; no unit means seconds. Exact to the nanosecond (no floating
 /// point): `6404615.509s` is 6404615 s and 509 ms.
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
-    let error = || DurationError {
+    let error = || DurationError::Invalid {
+        input: input.to_owned(),
+    };
+    let too_long = || DurationError::TooLong {
         input: input.to_owned(),
     };
     let number_end = input
@@ -50,13 +57,13 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     };
     let whole_nanos = digits_value(whole)
         .and_then(|value| value.checked_mul(unit_nanos))
-        .ok_or_else(error)?;
+        .ok_or_else(too_long)?;
     // Digits past the 18th are below a nanosecond even for days: drop them.
     let fraction = &fraction[..fraction.len().min(18)];
     let fraction_nanos =
         digits_value(fraction).ok_or_else(error)? * unit_nanos / 10u128.pow(fraction.len() as u32);
     let nanos = whole_nanos + fraction_nanos;
-    let seconds = u64::try_from(nanos / NANOS_PER_SECOND).map_err(|_| error())?;
+    let seconds = u64::try_from(nanos / NANOS_PER_SECOND).map_err(|_| too_long())?;
     Ok(Duration::new(seconds, (nanos % NANOS_PER_SECOND) as u32))
 }
 
@@ -113,32 +120,38 @@ mod tests {
     #[test]
     fn rejects_what_is_not_a_duration() {
         for input in [
-            "",
-            "14x",
-            "-1",
-            "-1s",
-            "s",
-            ".",
-            "1..2",
-            "1.2.3",
-            "1 s",
-            " 1",
-            "1e3",
-            "inf",
-            "NaN",
-            "1S",
-            "10sec",
-            "1h30m",
-            "99999999999999999999999d",
+            "", "14x", "-1", "-1s", "s", ".", "1..2", "1.2.3", "1 s", " 1", "1e3", "inf", "NaN",
+            "1S", "10sec", "1h30m",
         ] {
             assert_eq!(
                 parse_duration(input),
-                Err(DurationError {
+                Err(DurationError::Invalid {
                     input: input.to_owned()
                 }),
                 "{input:?} must be rejected"
             );
         }
+    }
+
+    #[test]
+    fn durations_past_u64_seconds_are_too_long_and_the_longest_is_accepted() {
+        for input in [
+            "99999999999999999999999d",
+            "18446744073709551616s",
+            "213503982334602d",
+        ] {
+            assert_eq!(
+                parse_duration(input),
+                Err(DurationError::TooLong {
+                    input: input.to_owned()
+                }),
+                "{input:?}"
+            );
+        }
+        assert_eq!(
+            parse_duration("18446744073709551615"),
+            Ok(Duration::from_secs(u64::MAX))
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::reach::{Roots, Target};
 use crate::sentinel::{SentinelError, SentinelWatch};
 use crate::signal::{raw_signal_name, signal_name};
 use crate::supervisor::{Action, Event, Supervisor, Verdict, Why};
-use crate::sys::{process, reap, signals, spawn};
+use crate::sys::{process, reap, signals, spawn, terminal};
 use crate::termination::{self, Summary};
 use crate::{atomic_file, http, readiness};
 use nix::sys::signal::Signal;
@@ -82,7 +82,13 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
         tracing::info!(sentinel = %path.display(), "sentinel already exists; not starting the command (restart after completion)");
         return Ok(0);
     }
-    let child = spawn::spawn(&config.command, spawn::ChildSetup::OwnGroupCleanSignals)?;
+    let terminal = terminal::holds_foreground();
+    let child = spawn::spawn(
+        &config.command,
+        spawn::ChildSetup::OwnGroupCleanSignals {
+            take_terminal: terminal,
+        },
+    )?;
     tracing::info!(
         pid = child.as_raw(),
         pgid = child.as_raw(),
@@ -110,7 +116,7 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
         let deadline = supervisor.deadline();
         let event = tokio::select! {
             delivery = signals.next() => match delivery {
-                signals::Delivery::ChildChanged => reaped(child),
+                signals::Delivery::ChildChanged => reaped(child, terminal),
                 signals::Delivery::Signal(number) => match Signal::try_from(number) {
                     Ok(signal) => Event::SignalReceived(signal),
                     Err(_) => continue,
@@ -236,13 +242,17 @@ async fn ready_file(ready: ReadyFile) {
     }
 }
 
-/// Runs the reaper and turns what it found into an event for the supervisor.
-fn reaped(child: Pid) -> Event {
+/// Runs the reaper and turns what it found into an event for the supervisor. Once the
+/// child has ended, the terminal's foreground comes back to guillotine if it had it.
+fn reaped(child: Pid, terminal: bool) -> Event {
     let reaped = reap::reap();
     let mut child_end = None;
     for ended in reaped.ended {
         if ended.pid == child {
             log_child_end(child, ended.end);
+            if terminal {
+                terminal::take_back();
+            }
             child_end = Some(ended.end);
         } else {
             tracing::debug!(pid = ended.pid.as_raw(), end = ?ended.end, "reaped an orphan");

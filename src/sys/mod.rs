@@ -1,7 +1,8 @@
 //! Every syscall guillotine makes on processes and signals, one small module each.
 //!
 //! Owns: fork/exec ([`spawn`]), `waitpid` ([`reap`]), signal registration ([`signals`]),
-//! and kill/killpg/prctl plus `/proc` reads ([`process`]). This is the only place where
+//! kill/killpg/pidfd/prctl plus `/proc` reads ([`process`]), and the controlling
+//! terminal's foreground ([`terminal`]). This is the only place where
 //! `unsafe` is allowed; every block states the invariant it relies on.
 //! Never: decides what to do (that is `supervisor`) or waits on the async runtime.
 
@@ -9,3 +10,4 @@ pub mod process;
 pub mod reap;
 pub mod signals;
 pub mod spawn;
+pub mod terminal;

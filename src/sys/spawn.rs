@@ -48,8 +48,9 @@ impl SpawnError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildSetup {
     /// The supervisor's child: leader of a new process group, every signal at its default
-    /// disposition and none blocked, whatever guillotine inherited.
-    OwnGroupCleanSignals,
+    /// disposition and none blocked, whatever guillotine inherited; the foreground of the
+    /// terminal when guillotine held it (see `terminal`).
+    OwnGroupCleanSignals { take_terminal: bool },
     /// The `timeout` mode's child, as GNU starts it: in guillotine's own group, inherited
     /// dispositions kept (`nohup timeout …` must keep HUP ignored) except TTIN and TTOU,
     /// which guillotine ignores for itself. (std clears the signal mask in any case.)
@@ -64,13 +65,17 @@ pub fn spawn(command: &[OsString], setup: ChildSetup) -> Result<Pid, SpawnError>
     let mut builder = Command::new(program);
     builder.args(args);
     match setup {
-        ChildSetup::OwnGroupCleanSignals => {
+        ChildSetup::OwnGroupCleanSignals { take_terminal } => {
             builder.process_group(0);
             // SAFETY: the closure runs in the forked child before exec, where only
             // async-signal-safe calls are allowed. It allocates nothing, takes no lock, and
-            // makes only the rt_sigaction and sigprocmask syscalls on stack values.
+            // makes only the tcsetpgrp, rt_sigaction and sigprocmask syscalls on stack
+            // values. std has made the child a group leader before it runs.
             unsafe {
-                builder.pre_exec(|| {
+                builder.pre_exec(move || {
+                    if take_terminal {
+                        super::terminal::take_foreground_in_child();
+                    }
                     reset_signal_state(1..=LAST_SIGNAL);
                     Ok(())
                 });

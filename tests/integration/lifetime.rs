@@ -57,3 +57,18 @@ fn exit_map_from_the_environment() {
     let mut run = Guillotine::spawn(command, crate::harness::Track::ProbePids);
     run.expect_exit(0);
 }
+
+#[test]
+fn the_longest_lifetime_and_grace_never_overflow_after_the_child_started() {
+    // u64::MAX seconds: adding them to the clock overflowed and aborted guillotine (134),
+    // leaving the child running. Too long to ever end means never.
+    let done = crate::harness::Sentinel::new();
+    let longest = "18446744073709551615s";
+    let mut run =
+        crate::harness::watching(&done, &["--lifetime", longest, "--grace", longest], &[]);
+    let ready = run.wait_ready();
+    done.touch();
+    run.wait_signal_seen(ready.pid, "TERM");
+    run.expect_exit(0);
+    run.assert_nothing_left();
+}

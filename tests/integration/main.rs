@@ -12,5 +12,6 @@ mod sentinel;
 mod signals;
 mod stop_sequence;
 mod strtod;
+mod terminal;
 mod timeout_gnu;
 mod torture;
