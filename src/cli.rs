@@ -4,7 +4,7 @@
 //! Owns: option names, help text, headings, examples. Never: validates values or touches the
 //! system (that is `config`, then `run`).
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
@@ -48,6 +48,7 @@ pub const VERSION: &str = concat!(
     name = "guillotine",
     version = VERSION,
     override_usage = "guillotine [OPTIONS] [--] COMMAND [ARGS]...",
+    allow_negative_numbers = true,
     about = "Runs a sidecar as its child and stops its whole process group when a sentinel file appears.",
     after_help = EXAMPLES
 )]
@@ -202,6 +203,7 @@ pub enum LogFormat {
     name = "guillotine run",
     version = VERSION,
     override_usage = "guillotine run --done PATH [OPTIONS] [--] COMMAND [ARGS]...",
+    allow_negative_numbers = true,
     about = "Runs the main container's COMMAND (own process group, signals forwarded, zombies \
              reaped), then writes the sentinel(s) with its exit status and exits with it.",
     after_help = RUN_EXAMPLES
@@ -271,6 +273,7 @@ pub enum DoneOn {
 #[command(
     name = "guillotine done",
     version = VERSION,
+    allow_negative_numbers = true,
     about = "Writes each sentinel atomically (a temporary file, then rename), its content the \
              exit code on one line. Missing directories are created."
 )]
@@ -329,7 +332,6 @@ pub enum Invocation {
 
 /// Writes the completion script for guillotine's options and subcommands to stdout.
 pub fn print_completions(shell: clap_complete::Shell) {
-    use clap::CommandFactory;
     let mut command = Args::command()
         .subcommand(RunArgs::command().name("run"))
         .subcommand(DoneArgs::command().name("done"))
@@ -354,6 +356,12 @@ pub fn parse(argv: Vec<OsString>) -> Result<Invocation, u8> {
 }
 
 fn parse_as<T: Parser>(argv: Vec<OsString>) -> Result<T, u8> {
+    let command = T::command();
+    let help = format!("see '{} --help'", command.get_name());
+    if let Some(message) = empty_variable(&command) {
+        eprintln!("guillotine: {message}; {help}");
+        return Err(crate::exit::status::USAGE);
+    }
     T::try_parse_from(argv).map_err(|error| {
         if matches!(
             error.kind(),
@@ -362,17 +370,63 @@ fn parse_as<T: Parser>(argv: Vec<OsString>) -> Result<T, u8> {
             let _ = error.print();
             0
         } else {
-            eprintln!("guillotine: {}", one_line(&error));
-            crate::config::ConfigError::EXIT_CODE
+            eprintln!(
+                "guillotine: {}; {help}",
+                one_line(&error.render().to_string())
+            );
+            crate::exit::status::USAGE
         }
     })
 }
 
-/// clap's message on one line, with the way to more help: `unexpected argument '--x' found;
-/// see 'guillotine --help'`.
-fn one_line(error: &clap::Error) -> String {
-    let rendered = error.render().to_string();
-    let first = rendered.lines().next().unwrap_or("invalid arguments");
+/// A `GUILLOTINE_*` variable of this command that is set but empty: clap would blame the
+/// option it stands for, and the user would look at the command line in vain.
+fn empty_variable(command: &clap::Command) -> Option<String> {
+    command.get_arguments().find_map(|argument| {
+        let variable = argument.get_env()?;
+        let empty = std::env::var_os(variable).is_some_and(|value| value.is_empty());
+        empty.then(|| {
+            let option = argument.get_long().unwrap_or_else(|| argument.get_id().as_str());
+            format!(
+                "the environment variable {} (--{option}) is set but empty; unset it or give it a value",
+                variable.to_string_lossy()
+            )
+        })
+    })
+}
+
+/// clap's message on one line: its first paragraph, continuation lines joined with
+/// commas, so that the missing arguments are named: `the following required arguments were
+/// not provided: --done <PATH>, <COMMAND>...`.
+fn one_line(rendered: &str) -> String {
+    let mut lines = rendered
+        .lines()
+        .map(str::trim)
+        .take_while(|line| !line.is_empty());
+    let first = lines.next().unwrap_or("invalid arguments");
     let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("{first}; see 'guillotine --help'")
+    let rest: Vec<&str> = lines.collect();
+    if rest.is_empty() {
+        first.to_owned()
+    } else {
+        format!("{} {}", first, rest.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multi_line_errors_keep_what_they_name() {
+        let rendered = "error: the following required arguments were not provided:\n  --done <PATH>\n  <COMMAND>...\n\nUsage: guillotine run --done PATH\n\nFor more information, try '--help'.\n";
+        assert_eq!(
+            one_line(rendered),
+            "the following required arguments were not provided: --done <PATH>, <COMMAND>..."
+        );
+        assert_eq!(
+            one_line("error: unexpected argument '--x' found\n\n  tip: use '-- --x'\n"),
+            "unexpected argument '--x' found"
+        );
+    }
 }

@@ -86,3 +86,41 @@ fn bad_exit_map_rule_shows_the_accepted_forms() {
         r#""always=0" is not an exit-map rule: FROM is not a code, range, signal or cause; use FROM=TO"#,
     );
 }
+
+#[test]
+fn a_missing_required_argument_is_named() {
+    expect_error(
+        &["run"],
+        125,
+        "the following required arguments were not provided: --done <PATH>, <COMMAND>...; see 'guillotine run --help'",
+    );
+}
+
+#[test]
+fn negative_values_are_bad_values_not_unknown_options() {
+    expect_error(
+        &["--grace", "-5", "true"],
+        125,
+        r#"--grace: "-5" is not a duration"#,
+    );
+    expect_error(
+        &["done", "--exit-code", "-1", "/nowhere/done"],
+        125,
+        "invalid value '-1' for '--exit-code <N>'",
+    );
+}
+
+#[test]
+fn an_empty_variable_is_named_not_the_option_it_stands_for() {
+    let mut command = crate::harness::guillotine(&["--", "true"]);
+    command.env("GUILLOTINE_WATCHED_FILE", "");
+    let mut run = Guillotine::spawn(command, crate::harness::Track::Nothing);
+    run.expect_exit(125);
+    assert!(
+        run.stderr().contains(
+            "the environment variable GUILLOTINE_WATCHED_FILE (--watch) is set but empty"
+        ),
+        "{}",
+        run.stderr()
+    );
+}

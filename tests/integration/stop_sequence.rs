@@ -67,11 +67,23 @@ fn orphans_that_left_the_group_get_the_stop_sequence() {
 
 #[test]
 fn child_exit_stops_what_it_left_behind_and_keeps_its_status() {
+    // A daemonizing server: the command forks a process into a session of its own and
+    // exits. guillotine says so, naming what was left, and stops it.
     let mut run = Guillotine::start(&["--grace", "5s", "--", PROBE, "--orphan", "--exit", "3"]);
     let orphan = run.wait_line("orphan", |line| line.starts_with("orphan "));
-    run.wait_signal_seen(field(&orphan, "pid").unwrap(), "TERM");
+    let orphan = field(&orphan, "pid").unwrap();
+    run.wait_signal_seen(orphan, "TERM");
     run.expect_exit(3);
     run.assert_nothing_left();
+    let stderr = run.stderr();
+    let warning = stderr
+        .lines()
+        .find(|line| line.contains("WARN") && line.contains("left processes running"))
+        .unwrap_or_else(|| run.fail("no warning about the processes left behind"));
+    assert!(
+        warning.contains(&format!("[{orphan}]")) && warning.contains("foreground"),
+        "the warning names the process and the fix: {warning}"
+    );
 }
 
 #[test]
