@@ -6,6 +6,7 @@
 //! `unsafe` is allowed; every block states the invariant it relies on.
 //! Never: decides what to do (that is `supervisor`) or waits on the async runtime.
 
+pub mod locale;
 pub mod process;
 pub mod reap;
 pub mod signals;

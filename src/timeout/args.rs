@@ -63,7 +63,7 @@ const LONG: [(&str, Flag); 7] = [
 ];
 
 /// Parses the arguments after the program name.
-pub fn parse(args: &[OsString]) -> Parsed {
+pub fn parse(args: &[OsString], quotes: Quotes) -> Parsed {
     let mut parsed = TimeoutArgs {
         seconds: 0.0,
         kill_after: 0.0,
@@ -128,7 +128,7 @@ pub fn parse(args: &[OsString]) -> Parsed {
                     _ => return usage(format!("invalid option -- '{}'", letter as char)),
                 };
                 if !flag.takes_value() {
-                    if let Err(parsed) = apply(&mut parsed, flag, None) {
+                    if let Err(parsed) = apply(&mut parsed, flag, None, quotes) {
                         return parsed;
                     }
                     continue;
@@ -156,7 +156,7 @@ pub fn parse(args: &[OsString]) -> Parsed {
             index -= 1;
             break;
         };
-        if let Err(parsed) = apply(&mut parsed, flag, value) {
+        if let Err(parsed) = apply(&mut parsed, flag, value, quotes) {
             return parsed;
         }
     }
@@ -164,7 +164,7 @@ pub fn parse(args: &[OsString]) -> Parsed {
     if operands.len() < 2 {
         return Parsed::Usage(None);
     }
-    parsed.seconds = match duration(&operands[0]) {
+    parsed.seconds = match duration(&operands[0], quotes) {
         Ok(seconds) => seconds,
         Err(error) => return error,
     };
@@ -173,15 +173,20 @@ pub fn parse(args: &[OsString]) -> Parsed {
 }
 
 /// Records one option; an `Err` is the final answer (help, version or a usage error).
-fn apply(parsed: &mut TimeoutArgs, flag: Flag, value: Option<OsString>) -> Result<(), Parsed> {
+fn apply(
+    parsed: &mut TimeoutArgs,
+    flag: Flag,
+    value: Option<OsString>,
+    quotes: Quotes,
+) -> Result<(), Parsed> {
     match flag {
-        Flag::KillAfter => parsed.kill_after = duration(&value.unwrap_or_default())?,
+        Flag::KillAfter => parsed.kill_after = duration(&value.unwrap_or_default(), quotes)?,
         Flag::Signal => {
             let operand = value.unwrap_or_default();
             parsed.signal = parse_signal_operand(&lossy(operand.as_bytes()))
                 .filter(|_| operand.to_str().is_some())
                 .ok_or_else(|| {
-                    Parsed::Usage(Some(format!("{}: invalid signal", quote(&operand))))
+                    Parsed::Usage(Some(format!("{}: invalid signal", quote(&operand, quotes))))
                 })?;
         }
         Flag::Verbose => parsed.verbose = true,
@@ -193,10 +198,13 @@ fn apply(parsed: &mut TimeoutArgs, flag: Flag, value: Option<OsString>) -> Resul
     Ok(())
 }
 
-fn duration(text: &OsStr) -> Result<f64, Parsed> {
-    text.to_str()
-        .and_then(parse_seconds)
-        .ok_or_else(|| Parsed::Usage(Some(format!("invalid time interval {}", quote(text)))))
+fn duration(text: &OsStr, quotes: Quotes) -> Result<f64, Parsed> {
+    text.to_str().and_then(parse_seconds).ok_or_else(|| {
+        Parsed::Usage(Some(format!(
+            "invalid time interval {}",
+            quote(text, quotes)
+        )))
+    })
 }
 
 enum Ambiguity {
@@ -230,26 +238,53 @@ fn lossy(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Quotes as GNU's `quote()` does in the C locale: 'text', with \' \\ and C escapes for
-/// control characters, octal for other bytes that are not printable ASCII.
-pub fn quote(text: &OsStr) -> String {
-    let mut quoted = String::from("'");
-    for byte in text.as_bytes() {
-        match byte {
-            b'\'' => quoted.push_str("\\'"),
-            b'\\' => quoted.push_str("\\\\"),
-            0x07 => quoted.push_str("\\a"),
-            0x08 => quoted.push_str("\\b"),
-            0x0c => quoted.push_str("\\f"),
-            b'\n' => quoted.push_str("\\n"),
-            b'\r' => quoted.push_str("\\r"),
-            b'\t' => quoted.push_str("\\t"),
-            0x0b => quoted.push_str("\\v"),
-            0x20..=0x7e => quoted.push(*byte as char),
-            other => quoted.push_str(&format!("\\{other:03o}")),
+/// How GNU's `quote()` quotes: it depends on the locale's character set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quotes {
+    /// The C locale (or a locale that does not exist): 'text', every byte that is not
+    /// printable ASCII escaped.
+    Ascii,
+    /// A UTF-8 locale: ‘text’, printable characters as they are, `'` left alone.
+    Utf8,
+}
+
+/// Quotes as GNU's `quote()` does: C escapes for control characters, `\\` for a backslash,
+/// octal for every other byte that cannot be shown (in ASCII quoting, `'` is escaped too).
+pub fn quote(text: &OsStr, quotes: Quotes) -> String {
+    let (open, close) = match quotes {
+        Quotes::Ascii => ('\'', '\''),
+        Quotes::Utf8 => ('\u{2018}', '\u{2019}'),
+    };
+    let mut quoted = String::from(open);
+    for chunk in text.as_bytes().utf8_chunks() {
+        for character in chunk.valid().chars() {
+            match character {
+                '\'' if quotes == Quotes::Ascii => quoted.push_str("\\'"),
+                '\\' => quoted.push_str("\\\\"),
+                '\u{07}' => quoted.push_str("\\a"),
+                '\u{08}' => quoted.push_str("\\b"),
+                '\u{0c}' => quoted.push_str("\\f"),
+                '\n' => quoted.push_str("\\n"),
+                '\r' => quoted.push_str("\\r"),
+                '\t' => quoted.push_str("\\t"),
+                '\u{0b}' => quoted.push_str("\\v"),
+                ' '..='~' => quoted.push(character),
+                printable if quotes == Quotes::Utf8 && !printable.is_control() => {
+                    quoted.push(printable)
+                }
+                other => {
+                    let mut buffer = [0u8; 4];
+                    for byte in other.encode_utf8(&mut buffer).bytes() {
+                        quoted.push_str(&format!("\\{byte:03o}"));
+                    }
+                }
+            }
+        }
+        for byte in chunk.invalid() {
+            quoted.push_str(&format!("\\{byte:03o}"));
         }
     }
-    quoted.push('\'');
+    quoted.push(close);
     quoted
 }
 
@@ -259,7 +294,10 @@ mod tests {
     use proptest::prelude::*;
 
     fn parse_str(args: &[&str]) -> Parsed {
-        parse(&args.iter().map(OsString::from).collect::<Vec<_>>())
+        parse(
+            &args.iter().map(OsString::from).collect::<Vec<_>>(),
+            Quotes::Ascii,
+        )
     }
 
     fn run(args: &[&str]) -> TimeoutArgs {
@@ -365,15 +403,43 @@ mod tests {
             ("a\\b", r"'a\\b'"),
             ("a\tb\n", r"'a\tb\n'"),
             ("é", r"'\303\251'"),
+            ("it's", r"'it\'s'"),
         ] {
-            assert_eq!(quote(OsStr::new(text)), quoted);
+            assert_eq!(quote(OsStr::new(text), Quotes::Ascii), quoted);
+        }
+    }
+
+    /// Each case as GNU coreutils 9.1 printed it under LC_ALL=C.UTF-8.
+    #[test]
+    fn quoting_matches_gnu_in_a_utf8_locale() {
+        use std::os::unix::ffi::OsStrExt;
+        for (text, quoted) in [
+            (&b"/no'pe"[..], "\u{2018}/no'pe\u{2019}"),
+            (b"/no\\pe", "\u{2018}/no\\\\pe\u{2019}"),
+            ("/né ü".as_bytes(), "\u{2018}/né ü\u{2019}"),
+            (b"/a\tb", "\u{2018}/a\\tb\u{2019}"),
+            (b"/x\xffy", "\u{2018}/x\\377y\u{2019}"),
+            (
+                "/a\u{2018}b\u{2019}c".as_bytes(),
+                "\u{2018}/a\u{2018}b\u{2019}c\u{2019}",
+            ),
+            (b"/a\x01", "\u{2018}/a\\001\u{2019}"),
+        ] {
+            assert_eq!(
+                quote(OsStr::from_bytes(text), Quotes::Utf8),
+                quoted,
+                "{text:?}"
+            );
         }
     }
 
     proptest! {
         #[test]
         fn never_panics(args in proptest::collection::vec(".*", 0..6)) {
-            let _ = parse(&args.into_iter().map(OsString::from).collect::<Vec<_>>());
+            let _ = parse(
+                &args.into_iter().map(OsString::from).collect::<Vec<_>>(),
+                Quotes::Ascii,
+            );
         }
     }
 }

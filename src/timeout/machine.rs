@@ -44,6 +44,9 @@ pub enum Event {
     SignalReceived(i32),
     /// The child was reaped.
     ChildEnded { end: ChildEnd, core_dumped: bool },
+    /// The child is gone without a status: `-s CHLD` made guillotine ignore SIGCHLD, so the
+    /// kernel reaped it. GNU notices only when the next signal wakes it.
+    ChildVanished,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +58,8 @@ pub enum Action {
     /// Ignore the signal from now on, then kill(0, signal): the whole group, guillotine too
     /// (which is how KILL ends guillotine itself, as it ends GNU timeout).
     SignalOwnGroup(i32),
+    /// Say "error waiting for command: No child processes", as GNU does.
+    ReportWaitError,
     /// Say "the monitored command dumped core".
     ReportCoreDump,
     /// Exit with this status.
@@ -105,6 +110,15 @@ impl TimeoutMachine {
             }
             Event::SignalReceived(signal) => self.trigger(signal, now),
             Event::ChildEnded { end, core_dumped } => self.finish(end, core_dumped),
+            // GNU: "error waiting for command", EXIT_CANCELED, unless it timed out.
+            Event::ChildVanished => vec![
+                Action::ReportWaitError,
+                Action::Exit(if self.timed_out && !self.policy.preserve_status {
+                    crate::exit::status::TIMED_OUT
+                } else {
+                    crate::exit::status::USAGE
+                }),
+            ],
         }
     }
 
@@ -390,6 +404,26 @@ mod tests {
                     otherwise: 134
                 }
             ]
+        );
+    }
+
+    #[test]
+    fn a_child_reaped_by_the_kernel_after_sigchld_was_ignored_ends_as_gnu_does() {
+        let start = Instant::now();
+        let policy = TimeoutPolicy {
+            signal: libc::SIGCHLD,
+            ..POLICY
+        };
+        let mut machine = TimeoutMachine::new(policy, Some(SECOND), start);
+        machine.on_event(Event::TimerFired, start + SECOND);
+        assert_eq!(
+            machine.on_event(Event::ChildVanished, start + SECOND),
+            vec![Action::ReportWaitError, Action::Exit(124)]
+        );
+        let mut untimed = TimeoutMachine::new(policy, Some(SECOND), start);
+        assert_eq!(
+            untimed.on_event(Event::ChildVanished, start),
+            vec![Action::ReportWaitError, Action::Exit(125)]
         );
     }
 }

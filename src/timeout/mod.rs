@@ -41,8 +41,13 @@ pub fn invocation(mut argv: Vec<OsString>) -> Option<(String, Vec<OsString>)> {
 
 /// Runs the `timeout` mode to its end, printing usage errors, help and version as GNU does.
 pub fn main(program: &str, argv: &[OsString]) -> Ending {
-    match args::parse(argv) {
-        args::Parsed::Run(parsed) => run::run(parsed, program),
+    let quotes = if crate::sys::locale::is_utf8() {
+        args::Quotes::Utf8
+    } else {
+        args::Quotes::Ascii
+    };
+    match args::parse(argv, quotes) {
+        args::Parsed::Run(parsed) => run::run(parsed, program, quotes),
         args::Parsed::Help => {
             print!("{}", help(program));
             Ending::Exit(0)

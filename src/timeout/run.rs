@@ -3,19 +3,20 @@
 //!
 //! Never: decides (that is `machine`) or calls `waitpid` outside `sys::reap`.
 
-use super::args::{TimeoutArgs, quote};
+use super::args::{Quotes, TimeoutArgs, quote};
 use super::machine::{Action, Event, KillAfter, TimeoutMachine, TimeoutPolicy};
 use super::number::timer;
 use super::signal_names::signal_name;
 use crate::exit::Ending;
 use crate::sys::{process, reap, signals, spawn};
+use std::collections::VecDeque;
 use std::time::Instant;
 use tokio::time::sleep_until;
 
 /// Runs COMMAND under the timeout. `program` is the name messages start with.
-pub fn run(args: TimeoutArgs, program: &str) -> Ending {
+pub fn run(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
     match crate::run::runtime() {
-        Ok(runtime) => runtime.block_on(supervise(args, program)),
+        Ok(runtime) => runtime.block_on(supervise(args, program, quotes)),
         Err(error) => {
             eprintln!("{program}: {error}");
             Ending::Exit(error.exit_code())
@@ -23,7 +24,7 @@ pub fn run(args: TimeoutArgs, program: &str) -> Ending {
     }
 }
 
-async fn supervise(args: TimeoutArgs, program: &str) -> Ending {
+async fn supervise(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
     if !args.foreground {
         process::lead_own_group();
     }
@@ -45,7 +46,7 @@ async fn supervise(args: TimeoutArgs, program: &str) -> Ending {
     // Not stopped when a background job touches the terminal; the child gets them back.
     process::ignore(libc::SIGTTIN);
     process::ignore(libc::SIGTTOU);
-    let command = quote(&args.command[0]);
+    let command = quote(&args.command[0], quotes);
     let child = match spawn::spawn(&args.command, spawn::ChildSetup::SameGroupInheritedSignals) {
         Ok(child) => child,
         Err(error) => {
@@ -84,23 +85,43 @@ async fn supervise(args: TimeoutArgs, program: &str) -> Ending {
                 Event::TimerFired
             }
         };
-        for action in machine.on_event(event, Instant::now()) {
-            match action {
-                Action::Announce(signal) => {
-                    let name = signal_name(signal).unwrap_or_else(|| signal.to_string());
-                    eprintln!("{program}: sending signal {name} to command {command}");
+        let mut events = VecDeque::from([event]);
+        while let Some(event) = events.pop_front() {
+            let woken_by_signal = matches!(event, Event::SignalReceived(_));
+            for action in machine.on_event(event, Instant::now()) {
+                match action {
+                    Action::Announce(signal) => {
+                        let name = signal_name(signal).unwrap_or_else(|| signal.to_string());
+                        eprintln!("{program}: sending signal {name} to command {command}");
+                    }
+                    Action::SignalChild(signal) => process::send_raw(child.as_raw(), signal),
+                    Action::SignalOwnGroup(signal) => {
+                        process::ignore(signal);
+                        process::send_raw(0, signal);
+                    }
+                    Action::ReportWaitError => {
+                        eprintln!("{program}: error waiting for command: No child processes");
+                    }
+                    Action::ReportCoreDump => {
+                        eprintln!("{program}: the monitored command dumped core");
+                    }
+                    Action::Exit(status) => return Ending::Exit(status),
+                    Action::DieBy { signal, otherwise } => {
+                        return Ending::DieBy { signal, otherwise };
+                    }
                 }
-                Action::SignalChild(signal) => process::send_raw(child.as_raw(), signal),
-                Action::SignalOwnGroup(signal) => {
-                    process::ignore(signal);
-                    process::send_raw(0, signal);
-                }
-                Action::ReportCoreDump => {
-                    eprintln!("{program}: the monitored command dumped core");
-                }
-                Action::Exit(status) => return Ending::Exit(status),
-                Action::DieBy { signal, otherwise } => {
-                    return Ending::DieBy { signal, otherwise };
+            }
+            // Like GNU, look for the child after every signal too: with `-s CHLD` guillotine
+            // ignores SIGCHLD, the kernel reaps the child, and only this notices it is gone.
+            if woken_by_signal {
+                let reaped = reap::reap();
+                if let Some(ended) = reaped.ended.into_iter().find(|ended| ended.pid == child) {
+                    events.push_back(Event::ChildEnded {
+                        end: ended.end,
+                        core_dumped: ended.core_dumped,
+                    });
+                } else if !reaped.anyone_left {
+                    events.push_back(Event::ChildVanished);
                 }
             }
         }

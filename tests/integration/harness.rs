@@ -290,15 +290,19 @@ impl Guillotine {
         self.stderr.lock().unwrap().clone()
     }
 
-    /// Every process the probe reported is gone: not running, not a zombie.
-    pub fn assert_nothing_left(&self) {
-        let left: Vec<_> = self
-            .seen
+    /// The processes the probe reported that still exist (pid, state), zombies included.
+    pub fn left(&self) -> Vec<(i32, char)> {
+        self.seen
             .lock()
             .unwrap()
             .iter()
             .filter_map(|process| process.state().map(|state| (process.pid, state)))
-            .collect();
+            .collect()
+    }
+
+    /// Every process the probe reported is gone: not running, not a zombie.
+    pub fn assert_nothing_left(&self) {
+        let left = self.left();
         if !left.is_empty() {
             self.fail(&format!("processes left behind (pid, state): {left:?}"));
         }

@@ -43,14 +43,14 @@ enum Ours<'a> {
     Subcommand,
 }
 
-fn observe(program: &[&str], display_name: &str, case: &Case) -> Observed {
+fn observe(program: &[&str], display_name: &str, case: &Case, locale: &str) -> Observed {
     let mut command = Command::new(program[0]);
     command.args(&program[1..]);
     for word in case.args.split(' ').filter(|word| !word.is_empty()) {
         command.arg(if word == "@" { PROBE } else { word });
     }
     clean_environment(&mut command);
-    command.env("LC_ALL", "C");
+    command.env("LC_ALL", locale);
     let mut run = Guillotine::spawn(command, Track::ProbePids);
     if let Some(signal) = case.poke {
         run.wait_ready();
@@ -76,6 +76,11 @@ fn observe(program: &[&str], display_name: &str, case: &Case) -> Observed {
 }
 
 fn compare(cases: &[Case], ours: Ours) {
+    compare_in(cases, ours, "C");
+}
+
+/// Compares under `LC_ALL=locale`.
+fn compare_in(cases: &[Case], ours: Ours, locale: &str) {
     let link_dir = crate::harness::scratch();
     let link;
     let (our_program, our_name): (Vec<&str>, String) = match ours {
@@ -94,8 +99,8 @@ fn compare(cases: &[Case], ours: Ours) {
     };
     let mut mismatches = Vec::new();
     for case in cases {
-        let expected = observe(&[GNU_TIMEOUT], GNU_TIMEOUT, case);
-        let actual = observe(&our_program, &our_name, case);
+        let expected = observe(&[GNU_TIMEOUT], GNU_TIMEOUT, case, locale);
+        let actual = observe(&our_program, &our_name, case, locale);
         if expected != actual {
             mismatches.push(format!(
                 "timeout {} (poke {:?})\n  GNU:  {expected:?}\n  ours: {actual:?}",
@@ -215,6 +220,22 @@ fn usage_errors_match_gnu() {
     );
 }
 
+/// GNU quotes with ‘…’ in a UTF-8 locale, and shows printable characters as they are.
+#[test]
+fn messages_match_gnu_in_a_utf8_locale() {
+    compare_in(
+        &[
+            case("1 /no-such-dir/it's-né"),
+            case("1 /etc/passwd"),
+            case("-s NOPE 1 @"),
+            case("1x @"),
+            case("-k é 1 @"),
+        ],
+        Ours::Subcommand,
+        "C.UTF-8",
+    );
+}
+
 #[test]
 fn signals_sent_to_timeout_match_gnu() {
     compare(
@@ -232,4 +253,50 @@ fn signals_sent_to_timeout_match_gnu() {
         ],
         Ours::Subcommand,
     );
+}
+
+/// `-s CHLD`: after the timeout, SIGCHLD is ignored (GNU ignores the signal it sends its
+/// group), so the kernel reaps the command and neither GNU nor we see it end. GNU notices on
+/// the next signal: "error waiting for command", 124. We must not wait for SIGKILL.
+#[test]
+fn a_command_reaped_by_the_kernel_after_s_chld_ends_on_the_next_signal_as_with_gnu() {
+    let observe = |program: &[&str], name: &str| {
+        let mut command = Command::new(program[0]);
+        command.args(&program[1..]).args([
+            "-s",
+            "CHLD",
+            "0.1",
+            "sh",
+            "-c",
+            "echo \"child pid=$$\"; sleep 0.3; echo finished",
+        ]);
+        clean_environment(&mut command);
+        command.env("LC_ALL", "C");
+        let mut run = Guillotine::spawn(command, Track::ProbePids);
+        run.wait_line("finished", |line| line == "finished");
+        crate::harness::eventually("the command is gone", crate::harness::DEADLINE, || {
+            let left = run.left();
+            if left.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("{left:?}"))
+            }
+        });
+        run.signal(Signal::SIGTERM);
+        let status = run.wait_exit();
+        (status.code(), run.stderr().replace(name, "PROG"))
+    };
+    let gnu = observe(&[GNU_TIMEOUT], GNU_TIMEOUT);
+    let ours = observe(
+        &[crate::harness::GUILLOTINE, "timeout"],
+        "guillotine timeout",
+    );
+    assert_eq!(
+        gnu,
+        (
+            Some(124),
+            "PROG: error waiting for command: No child processes\n".to_owned()
+        )
+    );
+    assert_eq!(ours, gnu);
 }
