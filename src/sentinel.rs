@@ -49,6 +49,8 @@ pub struct SentinelWatch {
     paths: Vec<PathBuf>,
     mode: Mode,
     poll_interval: Duration,
+    /// The inotify watch after `disarm`, kept only so that closing it happens later.
+    _disarmed: Option<InotifyWatch>,
 }
 
 enum Mode {
@@ -57,21 +59,26 @@ enum Mode {
     Poll(Interval),
 }
 
-/// The events every watched directory is watched for: a name appears, goes or changes
-/// permissions (IN_ATTRIB: a directory on the path may have become searchable), and the
-/// directory itself is deleted, moved or unmounted. IN_IGNORED and IN_Q_OVERFLOW come
-/// unasked. IN_CLOSE_WRITE and IN_MODIFY are left out: a name exists from its IN_CREATE or
-/// IN_MOVED_TO on, and writes to other files would only wake guillotine for nothing.
+/// What every watched directory is watched for: its own deletion, move or unmount — how an
+/// ancestor renamed away or removed shows. IN_IGNORED and IN_Q_OVERFLOW come unasked.
 /// IN_ONLYDIR: a path that is no directory (any more) is refused, not watched.
-const WATCH_MASK: AddWatchFlags = AddWatchFlags::IN_CREATE
-    .union(AddWatchFlags::IN_MOVED_TO)
-    .union(AddWatchFlags::IN_MOVED_FROM)
-    .union(AddWatchFlags::IN_DELETE)
-    .union(AddWatchFlags::IN_ATTRIB)
-    .union(AddWatchFlags::IN_DELETE_SELF)
+const SELF_MASK: AddWatchFlags = AddWatchFlags::IN_DELETE_SELF
     .union(AddWatchFlags::IN_MOVE_SELF)
     .union(AddWatchFlags::IN_UNMOUNT)
     .union(AddWatchFlags::IN_ONLYDIR);
+
+/// Added where a name on the path can change without a self event on a watched directory:
+/// in the deepest directory (the next name may appear) and above a symlink (it may be
+/// swapped). A name appears, goes, or changes permissions (IN_ATTRIB: a directory may have
+/// become searchable). IN_CLOSE_WRITE and IN_MODIFY are left out: a name exists from its
+/// IN_CREATE or IN_MOVED_TO on. Other ancestors need no entry events: a directory on the path
+/// that has one below it is not empty, so it can leave only by a rename (IN_MOVE_SELF), and
+/// leaving only them out keeps busy ancestors such as /tmp from waking guillotine.
+const ENTRY_MASK: AddWatchFlags = AddWatchFlags::IN_CREATE
+    .union(AddWatchFlags::IN_MOVED_TO)
+    .union(AddWatchFlags::IN_MOVED_FROM)
+    .union(AddWatchFlags::IN_DELETE)
+    .union(AddWatchFlags::IN_ATTRIB);
 
 /// Events that end a watch or leave it on an inode no longer at its path.
 const WATCH_LOST: AddWatchFlags = AddWatchFlags::IN_IGNORED
@@ -79,6 +86,9 @@ const WATCH_LOST: AddWatchFlags = AddWatchFlags::IN_IGNORED
     .union(AddWatchFlags::IN_DELETE_SELF)
     .union(AddWatchFlags::IN_MOVE_SELF);
 
+/// The inotify instance stays open after `disarm`: closing it makes the kernel free its
+/// marks and wait for an SRCU grace period (measured ~20 ms here) before `close` returns,
+/// which would delay the stop signal. It is closed when the `SentinelWatch` is dropped.
 struct InotifyWatch {
     inotify: Inotify,
     /// `None` when /proc is not mounted: mounts over a watched directory then go unnoticed.
@@ -111,6 +121,7 @@ impl SentinelWatch {
             paths,
             mode,
             poll_interval: poll.interval,
+            _disarmed: None,
         })
     }
 
@@ -149,7 +160,9 @@ impl SentinelWatch {
 
     /// Stops watching: once a sentinel has appeared, more events change nothing.
     pub fn disarm(&mut self) {
-        self.mode = Mode::Idle;
+        if let Mode::Inotify(watch) = std::mem::replace(&mut self.mode, Mode::Idle) {
+            self._disarmed = Some(watch);
+        }
     }
 }
 
@@ -206,13 +219,25 @@ impl InotifyWatch {
     fn rearm(&mut self, paths: &[PathBuf]) -> io::Result<()> {
         let mut watches = Watches::default();
         for (sentinel, path) in paths.iter().enumerate() {
-            for (directory, need) in needs(sentinel, path, |ancestor| ancestor.is_dir()) {
-                match self.inotify.add(&directory, WATCH_MASK) {
-                    Ok(watch) => watches.add(watch, directory, need),
-                    // Gone, replaced by a file or unreadable since it was looked at: its
-                    // parent is watched (ancestors come first), so its return is an event.
+            let mut above: Option<(PathBuf, Need)> = None;
+            for (directory, need) in needs(sentinel, path, Path::is_dir, Path::is_symlink) {
+                match self.watch(&mut watches, &directory, need.clone()) {
+                    Ok(()) => above = Some((directory, need)),
+                    // Gone, replaced by a file or unreadable since it was looked at: the
+                    // directory above is the deepest now; watch its entries, so that the
+                    // return is an event (its own removal is one already).
                     Err(error) if is_transient(&error) => {
                         tracing::debug!(directory = %directory.display(), %error, "not watching");
+                        if let Some((above, need)) = above {
+                            let need = Need {
+                                entries: true,
+                                ..need
+                            };
+                            if let Err(error) = self.watch(&mut watches, &above, need) {
+                                tracing::debug!(directory = %above.display(), %error, "not watching");
+                            }
+                        }
+                        break;
                     }
                     Err(error) => return Err(error),
                 }
@@ -239,6 +264,21 @@ impl InotifyWatch {
         self.watches = watches;
         Ok(())
     }
+
+    /// Adds the watch `need` asks for on `directory` and records it in `watches`.
+    fn watch(
+        &self,
+        watches: &mut Watches<WatchDescriptor>,
+        directory: &Path,
+        need: Need,
+    ) -> io::Result<()> {
+        let watch = self.inotify.add(directory, need.mask())?;
+        if let Some(union) = watches.add(watch, directory.to_owned(), need) {
+            // Adding replaced the mask earlier needs of this inode asked for.
+            self.inotify.add(directory, union)?;
+        }
+        Ok(())
+    }
 }
 
 fn is_transient(error: &io::Error) -> bool {
@@ -260,12 +300,24 @@ enum Response {
 }
 
 /// Why a directory is watched: sentinel number `sentinel` looks up the name `next` in it —
-/// the sentinel's own name when `last`, else a directory on its way.
+/// the sentinel's own name when `last`, else a directory on its way — and whether changes
+/// of its names must be reported (`entries`, see [`ENTRY_MASK`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Need {
     sentinel: usize,
     next: OsString,
     last: bool,
+    entries: bool,
+}
+
+impl Need {
+    fn mask(&self) -> AddWatchFlags {
+        if self.entries {
+            SELF_MASK | ENTRY_MASK
+        } else {
+            SELF_MASK
+        }
+    }
 }
 
 /// Each watch, with the directory it was added for and the needs that keep it.
@@ -278,6 +330,7 @@ struct Watches<W> {
 struct Watched {
     directory: PathBuf,
     needs: Vec<Need>,
+    mask: AddWatchFlags,
 }
 
 impl<W> Default for Watches<W> {
@@ -289,17 +342,21 @@ impl<W> Default for Watches<W> {
 }
 
 impl<W: Copy + Ord> Watches<W> {
-    /// Records that `need` keeps `watch`. Two paths to one inode (a symlink, a bind mount)
-    /// share the kernel's one watch and count as two users of it.
-    fn add(&mut self, watch: W, directory: PathBuf, need: Need) {
-        self.entries
-            .entry(watch)
-            .or_insert_with(|| Watched {
-                directory,
-                needs: Vec::new(),
-            })
-            .needs
-            .push(need);
+    /// Records that `need` keeps `watch`, just added with `need.mask()`. Two needs of one
+    /// inode (two sentinels in one directory; a symlink) share the kernel's one watch and
+    /// count as two users of it; since adding replaces a watch's mask, returns the union to
+    /// add it with again when the earlier needs asked for more.
+    fn add(&mut self, watch: W, directory: PathBuf, need: Need) -> Option<AddWatchFlags> {
+        let mask = need.mask();
+        let watched = self.entries.entry(watch).or_insert_with(|| Watched {
+            directory,
+            needs: Vec::new(),
+            mask: AddWatchFlags::empty(),
+        });
+        watched.needs.push(need);
+        let before = watched.mask;
+        watched.mask |= mask;
+        (!mask.contains(before)).then_some(watched.mask)
     }
 
     /// The watches held now that no need in `next` keeps: the only ones to remove. A
@@ -351,10 +408,16 @@ impl<W: Copy + Ord> Watches<W> {
 }
 
 /// The directories `path` (sentinel number `sentinel`) needs watched, from `/` down to its
-/// deepest ancestor that is a directory now, each with the name looked up in it. Watching
-/// every ancestor, not only the deepest, is what notices an ancestor renamed away or
-/// replaced, or a symlink on the path swapped: each is an event in the ancestor above it.
-fn needs(sentinel: usize, path: &Path, is_dir: impl Fn(&Path) -> bool) -> Vec<(PathBuf, Need)> {
+/// deepest ancestor that is a directory now (`is_dir` follows symlinks), each with the name
+/// looked up in it. Watching every ancestor, not only the deepest, is what notices an
+/// ancestor renamed away (its own IN_MOVE_SELF) or a symlink on the path swapped (an entry
+/// event in the directory above it, watched for entries when `is_symlink` says so).
+fn needs(
+    sentinel: usize,
+    path: &Path,
+    is_dir: impl Fn(&Path) -> bool,
+    is_symlink: impl Fn(&Path) -> bool,
+) -> Vec<(PathBuf, Need)> {
     let deepest = deepest_existing_directory(path, is_dir);
     let components: Vec<Component> = path.components().collect();
     let mut directory = PathBuf::new();
@@ -364,12 +427,14 @@ fn needs(sentinel: usize, path: &Path, is_dir: impl Fn(&Path) -> bool) -> Vec<(P
         if !deepest.starts_with(&directory) {
             break;
         }
+        let next = pair[1].as_os_str();
         needs.push((
             directory.clone(),
             Need {
                 sentinel,
-                next: pair[1].as_os_str().to_owned(),
+                next: next.to_owned(),
                 last: index + 2 == components.len(),
+                entries: directory == deepest || is_symlink(&directory.join(next)),
             },
         ));
     }
@@ -422,12 +487,17 @@ fn validate(path: &Path) -> Result<PathBuf, SentinelError> {
 mod tests {
     use super::*;
 
-    fn need(sentinel: usize, next: &str, last: bool) -> Need {
+    fn need(sentinel: usize, next: &str, last: bool, entries: bool) -> Need {
         Need {
             sentinel,
             next: next.into(),
             last,
+            entries,
         }
+    }
+
+    fn no_symlink(_: &Path) -> bool {
+        false
     }
 
     fn existing<'a>(directories: &'a [&'a str]) -> impl Fn(&Path) -> bool + 'a {
@@ -446,7 +516,8 @@ mod tests {
     ) -> Watches<u32> {
         let mut watches = Watches::default();
         for (sentinel, path) in paths.iter().enumerate() {
-            for (directory, need) in needs(sentinel, Path::new(path), existing(directories)) {
+            let path = Path::new(path);
+            for (directory, need) in needs(sentinel, path, existing(directories), no_symlink) {
                 watches.add(watch_of(&directory), directory, need);
             }
         }
@@ -461,24 +532,57 @@ mod tests {
     fn needs_every_ancestor_down_to_the_deepest_existing_directory() {
         let path = Path::new("/m/x/done");
         assert_eq!(
-            needs(0, path, existing(&["/", "/m"])),
+            needs(0, path, existing(&["/", "/m"]), no_symlink),
             vec![
-                ("/".into(), need(0, "m", false)),
-                ("/m".into(), need(0, "x", false)),
+                ("/".into(), need(0, "m", false, false)),
+                ("/m".into(), need(0, "x", false, true)),
             ]
         );
         assert_eq!(
-            needs(1, path, existing(&["/", "/m", "/m/x"])),
+            needs(1, path, existing(&["/", "/m", "/m/x"]), no_symlink),
             vec![
-                ("/".into(), need(1, "m", false)),
-                ("/m".into(), need(1, "x", false)),
-                ("/m/x".into(), need(1, "done", true)),
+                ("/".into(), need(1, "m", false, false)),
+                ("/m".into(), need(1, "x", false, false)),
+                ("/m/x".into(), need(1, "done", true, true)),
             ]
         );
         assert_eq!(
-            needs(0, Path::new("/done"), existing(&["/"])),
-            vec![("/".into(), need(0, "done", true))]
+            needs(0, Path::new("/done"), existing(&["/"]), no_symlink),
+            vec![("/".into(), need(0, "done", true, true))]
         );
+    }
+
+    /// `/v/..data -> ..2026_x`: a swap of `..data` is an entry event in `/v` only.
+    #[test]
+    fn the_directory_above_a_symlink_is_watched_for_entries() {
+        let path = Path::new("/v/..data/done");
+        let is_symlink = |path: &Path| path == Path::new("/v/..data");
+        assert_eq!(
+            needs(0, path, existing(&["/", "/v", "/v/..data"]), is_symlink),
+            vec![
+                ("/".into(), need(0, "v", false, false)),
+                ("/v".into(), need(0, "..data", false, true)),
+                ("/v/..data".into(), need(0, "done", true, true)),
+            ]
+        );
+    }
+
+    /// Adding a watch replaces its mask: one inode needed as an ancestor (self events only)
+    /// and as the deepest directory (entries too) must end up watched for both.
+    #[test]
+    fn an_inode_needed_twice_is_watched_for_the_union() {
+        let mut watches = Watches::default();
+        let deepest = need(0, "done2", true, true);
+        let ancestor = need(1, "x", false, false);
+        assert_eq!(watches.add(2, "/m".into(), deepest.clone()), None);
+        assert_eq!(
+            watches.add(2, "/m".into(), ancestor.clone()),
+            Some(SELF_MASK | ENTRY_MASK),
+            "re-add with the union after the narrower mask replaced it"
+        );
+        let mut watches = Watches::default();
+        assert_eq!(watches.add(2, "/m".into(), ancestor), None);
+        assert_eq!(watches.add(2, "/m".into(), deepest), None, "wider already");
     }
 
     /// Issue 10, defect 5: `-w m/done2 -w m/x/done`, then `mkdir m/x`.
