@@ -86,9 +86,9 @@ const WATCH_LOST: AddWatchFlags = AddWatchFlags::IN_IGNORED
     .union(AddWatchFlags::IN_DELETE_SELF)
     .union(AddWatchFlags::IN_MOVE_SELF);
 
-/// The inotify instance stays open after `disarm`: closing it makes the kernel free its
-/// marks and wait for an SRCU grace period (measured ~20 ms here) before `close` returns,
-/// which would delay the stop signal. It is closed when the `SentinelWatch` is dropped.
+/// The inotify instance stays open after `disarm`: `close` can block while the kernel frees
+/// its marks (fsnotify waits for an SRCU grace period) — 19 ms between "sentinel appeared"
+/// and the stop signal in one trace — so it is closed when the `SentinelWatch` is dropped.
 struct InotifyWatch {
     inotify: Inotify,
     /// `None` when /proc is not mounted: mounts over a watched directory then go unnoticed.
