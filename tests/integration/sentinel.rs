@@ -1,7 +1,10 @@
 //! Sentinel detection: after start, before start, in a directory that does not exist yet,
 //! with inotify and with polling.
 
-use crate::harness::{Guillotine, PROBE, Sentinel, guillotine, scratch, watching};
+use crate::harness::{
+    DEADLINE, GUILLOTINE, Guillotine, PROBE, Sentinel, Track, clean_environment, eventually,
+    guillotine, scratch, watching,
+};
 use std::path::Path;
 use std::process::Command;
 
@@ -112,25 +115,19 @@ fn aktsk_environment_variables_are_accepted_and_interval_keeps_inotify() {
 
 #[test]
 fn without_inotify_guillotine_falls_back_to_polling_and_says_so() {
-    use std::os::unix::process::CommandExt;
     let done = Sentinel::new();
-    let mut command = guillotine(&["--watch", done.arg(), "--", PROBE]);
-    // SAFETY: runs in the forked test child before exec; close_range and setrlimit are
-    // plain syscalls on integers and a stack value.
-    unsafe {
-        command.pre_exec(|| {
-            // With only 10 descriptors, guillotine's signal pipe and event loop fit, but
-            // the inotify watcher's own descriptors do not: inotify "cannot be set up".
-            libc::close_range(3, u32::MAX, 0);
-            let limit = libc::rlimit {
-                rlim_cur: 10,
-                rlim_max: 10,
-            };
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            Ok(())
-        });
-    }
-    let mut run = Guillotine::spawn(command, crate::harness::Track::ProbePids);
+    // A user namespace of its own whose inotify instance limit is 0 (user_namespaces(7),
+    // /proc/sys/user/max_inotify_instances: per namespace, and its root may lower it), so
+    // inotify_init fails with EMFILE as under a full fs.inotify.max_user_instances. (A low
+    // RLIMIT_NOFILE no longer works: guillotine needs one descriptor for inotify and the
+    // spawn needs two after it, so no limit stops the first and lets the others through.)
+    let mut command = Command::new("unshare");
+    command.args(["--user", "--map-root-user", "sh", "-c"]).arg(format!(
+        "echo 0 > /proc/sys/user/max_inotify_instances && exec {GUILLOTINE} --watch '{}' -- {PROBE}",
+        done.arg()
+    ));
+    clean_environment(&mut command);
+    let mut run = Guillotine::spawn(command, Track::ProbePids);
     let ready = run.wait_ready();
     done.touch();
     run.wait_signal_seen(ready.pid, "TERM");
@@ -141,4 +138,201 @@ fn without_inotify_guillotine_falls_back_to_polling_and_says_so() {
         "stderr: {}",
         run.stderr()
     );
+}
+
+/// Starts `guillotine --watch W... --interval 3600 -- PROBE`: a polling fallback would see
+/// nothing within the test's deadline, so detection proves the watch itself saw the change
+/// (inotify mode has no timer of its own).
+fn watching_only_events(sentinels: &[&Path]) -> Guillotine {
+    let mut args = Vec::new();
+    for sentinel in sentinels {
+        args.extend(["--watch", sentinel.to_str().expect("a UTF-8 path")]);
+    }
+    args.extend(["--interval", "3600", "--", PROBE]);
+    Guillotine::start(&args)
+}
+
+/// Waits until guillotine has moved a sentinel's watch down to `directory` (its debug log
+/// says so), so that the next step tests the watch and not a race with the move.
+fn wait_watch_moved_to(run: &Guillotine, directory: &Path) {
+    let wanted = format!("to={}", directory.display());
+    eventually(
+        &format!("guillotine watches {directory:?}"),
+        DEADLINE,
+        || {
+            let stderr = run.stderr();
+            let moved =
+                |line: &str| line.contains("sentinel watch moved") && line.ends_with(&wanted);
+            if stderr.lines().any(moved) {
+                Ok(())
+            } else {
+                Err(stderr)
+            }
+        },
+    );
+}
+
+fn stops_on_sentinel(mut run: Guillotine, ready: crate::harness::Ready) {
+    run.wait_signal_seen(ready.pid, "TERM");
+    run.expect_exit(0);
+    run.assert_nothing_left();
+}
+
+/// Issue 10, defect 5: two sentinels share the directory `m`; when `m/x` appears the second
+/// one's watch moves down, and that must not remove the watch the first one still needs.
+#[test]
+fn moving_one_sentinels_watch_keeps_the_directory_another_needs() {
+    let dir = scratch();
+    let m = dir.path().join("m");
+    std::fs::create_dir(&m).unwrap();
+    let mut run = watching_only_events(&[&m.join("done2"), &m.join("x/done")]);
+    let ready = run.wait_ready();
+    std::fs::create_dir(m.join("x")).unwrap();
+    wait_watch_moved_to(&run, &m.join("x"));
+    touch(&m.join("done2"));
+    stops_on_sentinel(run, ready);
+}
+
+/// The watched directory is removed and created again (a new inode at the same path).
+#[test]
+fn sentinel_in_a_directory_removed_and_recreated() {
+    let dir = scratch();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let mut run = watching_only_events(&[&shared.join("done")]);
+    let ready = run.wait_ready();
+    std::fs::remove_dir(&shared).unwrap();
+    std::fs::create_dir(&shared).unwrap();
+    touch(&shared.join("done"));
+    stops_on_sentinel(run, ready);
+}
+
+/// An ancestor of the watched directory is renamed away (the watch follows the inode to its
+/// new name) and a new one is made at the old path.
+#[test]
+fn sentinel_after_an_ancestor_is_renamed_away_and_replaced() {
+    let dir = scratch();
+    let shared = dir.path().join("a/b");
+    std::fs::create_dir_all(&shared).unwrap();
+    let mut run = watching_only_events(&[&shared.join("done")]);
+    let ready = run.wait_ready();
+    std::fs::rename(dir.path().join("a"), dir.path().join("old")).unwrap();
+    std::fs::create_dir_all(&shared).unwrap();
+    touch(&shared.join("done"));
+    stops_on_sentinel(run, ready);
+}
+
+/// How Kubernetes updates ConfigMap, Secret and downward-API volumes: `done -> ..data/done`,
+/// `..data -> ..2026_x`; an update writes a new timestamped directory, points a new symlink
+/// at it and renames that over `..data`.
+fn kubernetes_volume(dir: &Path) {
+    std::fs::create_dir(dir.join("..2026_x")).unwrap();
+    std::os::unix::fs::symlink("..2026_x", dir.join("..data")).unwrap();
+    std::os::unix::fs::symlink("..data/done", dir.join("done")).unwrap();
+}
+
+fn kubernetes_update(dir: &Path) {
+    std::fs::create_dir(dir.join("..2026_y")).unwrap();
+    touch(&dir.join("..2026_y/done"));
+    std::os::unix::fs::symlink("..2026_y", dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+}
+
+#[test]
+fn sentinel_behind_a_kubernetes_atomic_symlink_swap() {
+    let dir = scratch();
+    kubernetes_volume(dir.path());
+    let mut run = watching_only_events(&[&dir.path().join("done")]);
+    let ready = run.wait_ready();
+    kubernetes_update(dir.path());
+    stops_on_sentinel(run, ready);
+}
+
+/// The same swap, with the sentinel named through the swapped symlink: the watched directory
+/// (`..2026_x`) is not where the file appears.
+#[test]
+fn sentinel_through_a_swapped_directory_symlink() {
+    let dir = scratch();
+    kubernetes_volume(dir.path());
+    let mut run = watching_only_events(&[&dir.path().join("..data/done")]);
+    let ready = run.wait_ready();
+    kubernetes_update(dir.path());
+    stops_on_sentinel(run, ready);
+}
+
+/// guillotine in a private mount namespace of its own (`unshare --mount`), and a way to run a
+/// command in it: mounts made there are invisible to the host and vanish with guillotine.
+fn in_private_mount_namespace(args: &[&str]) -> Guillotine {
+    let mut command = Command::new("unshare");
+    if !nix::unistd::geteuid().is_root() {
+        command.arg("--map-root-user");
+    }
+    // Without --fork, unshare execs guillotine: the pid we spawn is guillotine's.
+    command
+        .args(["--mount", "--propagation", "private", GUILLOTINE])
+        .args(args);
+    clean_environment(&mut command);
+    Guillotine::spawn(command, Track::ProbePids)
+}
+
+fn in_namespace_of(run: &Guillotine, script: &str) {
+    let mut command = Command::new("nsenter");
+    command.args(["--target", &run.pid().to_string()]);
+    if !nix::unistd::geteuid().is_root() {
+        command.arg("--user");
+    }
+    let status = command
+        .args(["--mount", "sh", "-c", script])
+        .status()
+        .expect("run nsenter");
+    assert!(status.success(), "{script}: {status}");
+}
+
+/// A tmpfs mounted over the watched directory hides the watched inode: inotify says nothing,
+/// the mount table does. Then the same after the unmount.
+#[test]
+fn sentinel_in_a_mount_over_the_watched_directory_and_after_its_unmount() {
+    let dir = scratch();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    let done = shared.join("done");
+    let quoted = |path: &Path| format!("'{}'", path.display());
+    for unmount_first in [false, true] {
+        let mut run = in_private_mount_namespace(&[
+            "--watch",
+            done.to_str().unwrap(),
+            "--interval",
+            "3600",
+            "--",
+            PROBE,
+        ]);
+        let ready = run.wait_ready();
+        in_namespace_of(&run, &format!("mount -t tmpfs tmpfs {}", quoted(&shared)));
+        if unmount_first {
+            // Wait until guillotine has followed the mount, so the unmount is what it must
+            // notice next.
+            wait_mount_seen(&run);
+            in_namespace_of(&run, &format!("umount {}", quoted(&shared)));
+        }
+        in_namespace_of(&run, &format!("touch {}", quoted(&done)));
+        stops_on_sentinel(run, ready);
+        // Inside the mount it was written where the host does not see it; after the
+        // unmount, into the directory the host shares.
+        assert_eq!(
+            done.exists(),
+            unmount_first,
+            "where the sentinel was written"
+        );
+    }
+}
+
+fn wait_mount_seen(run: &Guillotine) {
+    eventually("guillotine re-arms after the mount", DEADLINE, || {
+        let stderr = run.stderr();
+        if stderr.contains("the mount table changed") {
+            Ok(())
+        } else {
+            Err(stderr)
+        }
+    });
 }
