@@ -14,3 +14,4 @@ mod stop_sequence;
 mod strtod;
 mod timeout_gnu;
 mod torture;
+mod writers;
