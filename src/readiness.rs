@@ -61,11 +61,8 @@ pub fn parse_probe(input: &str) -> Result<Probe, ProbeError> {
             port,
         });
     }
-    if let Some(rest) = input.strip_prefix("http://") {
-        let authority = rest.split('/').next().unwrap_or("");
-        if authority.is_empty() {
-            return Err(error("no host"));
-        }
+    if input.starts_with("http://") {
+        http::check_url(input).map_err(error)?;
         return Ok(Probe::Http {
             url: input.to_owned(),
         });
@@ -182,6 +179,17 @@ mod tests {
                 error
                     .to_string()
                     .ends_with("use tcp://HOST:PORT, http://HOST:PORT/PATH or file:PATH")
+            );
+        }
+    }
+
+    #[test]
+    fn http_probes_go_through_the_one_url_check() {
+        for url in ["http://h:99999/", "http://:80/", "http://h/a b"] {
+            assert_eq!(
+                parse_probe(url).unwrap_err().reason,
+                http::check_url(url).unwrap_err(),
+                "{url}"
             );
         }
     }

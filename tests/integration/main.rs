@@ -8,6 +8,7 @@ mod lifetime;
 mod packaging;
 mod pid1;
 mod readme;
+mod run_wait;
 mod sentinel;
 mod signals;
 mod stop_sequence;
