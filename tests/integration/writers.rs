@@ -1,8 +1,11 @@
 //! Writing sentinels and installing the binary when the world is not kind: several PID-1
-//! writers racing on one file (every container's writer is PID 1 of its own namespace) and
-//! the leftovers of a writer killed mid-write.
+//! writers racing on one file (every container's writer is PID 1 of its own namespace), the
+//! leftovers of a writer killed mid-write, and a volume that is full, read-only or not a
+//! directory at all.
 
-use crate::harness::{GUILLOTINE, Guillotine, Track, clean_environment, scratch};
+use crate::harness::{
+    DEADLINE, GUILLOTINE, Guillotine, Track, clean_environment, eventually, scratch,
+};
 use std::path::Path;
 use std::process::Command;
 
@@ -14,6 +17,24 @@ fn as_pid1(args: &[&str]) -> Guillotine {
     }
     command
         .args(["--pid", "--fork", "--mount-proc", GUILLOTINE])
+        .args(args);
+    clean_environment(&mut command);
+    Guillotine::spawn(command, Track::Nothing)
+}
+
+/// `guillotine ARGS` in a mount namespace of its own, after `setup` (a shell script given
+/// DIR as `$1`) has mounted something on DIR there: the host never sees the mount.
+fn with_private_mount(dir: &Path, setup: &str, args: &[&str]) -> Guillotine {
+    let mut command = Command::new("unshare");
+    if !nix::unistd::geteuid().is_root() {
+        command.arg("--map-root-user");
+    }
+    command
+        .args(["--mount", "sh", "-c"])
+        .arg(format!("{setup} && shift && exec \"$@\""))
+        .arg("sh")
+        .arg(dir)
+        .arg(GUILLOTINE)
         .args(args);
     clean_environment(&mut command);
     Guillotine::spawn(command, Track::Nothing)
@@ -118,4 +139,65 @@ fn a_retried_install_over_a_killed_ones_leftovers_succeeds() {
     std::os::unix::fs::symlink("guillotine", dir.path().join(".timeout.guillotine-1")).unwrap();
     as_pid1(&["install", dir.path().to_str().unwrap()]).expect_exit(0);
     assert_installed(dir.path());
+}
+
+/// The status `run` and `done` exit with when a sentinel could not be written.
+const NOT_WRITTEN: i32 = 123;
+
+fn expect_not_written(mut writer: Guillotine, path: &Path) {
+    writer.expect_exit(NOT_WRITTEN);
+    let stderr = writer.stderr();
+    for part in [
+        format!("cannot write the sentinel {}", path.display()),
+        "the sidecar will not stop".to_owned(),
+    ] {
+        assert!(stderr.contains(&part), "stderr {stderr:?} lacks {part:?}");
+    }
+}
+
+#[test]
+fn a_sentinel_under_a_file_is_reported_with_its_own_status() {
+    let dir = scratch();
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"").unwrap();
+    let sentinel = file.join("done");
+    let path = sentinel.to_str().unwrap();
+    let run = Guillotine::start(&["run", "--done", path, "--", "true"]);
+    expect_not_written(run, &sentinel);
+    expect_not_written(Guillotine::start(&["done", path]), &sentinel);
+}
+
+#[test]
+fn a_sentinel_on_a_read_only_or_full_volume_is_reported_with_its_own_status() {
+    for setup in [
+        r#"mount -t tmpfs -o ro tmpfs "$1""#,
+        r#"mount -t tmpfs -o size=4k tmpfs "$1" && { head -c 4096 /dev/zero > "$1/fill" || true; }"#,
+    ] {
+        let dir = scratch();
+        let sentinel = dir.path().join("done");
+        let run = with_private_mount(
+            dir.path(),
+            setup,
+            &["run", "--done", sentinel.to_str().unwrap(), "--", "true"],
+        );
+        expect_not_written(run, &sentinel);
+    }
+}
+
+#[test]
+fn a_sentinel_write_that_fails_for_a_moment_is_retried() {
+    let dir = scratch();
+    let blocker = dir.path().join("volume");
+    std::fs::write(&blocker, b"").unwrap();
+    let sentinel = blocker.join("done");
+    let mut run = Guillotine::start(&["run", "--done", sentinel.to_str().unwrap(), "--", "true"]);
+    eventually("the first attempt failed", DEADLINE, || {
+        let stderr = run.stderr();
+        stderr.contains("retrying").then_some(()).ok_or(stderr)
+    });
+    // The volume becomes usable while guillotine retries.
+    std::fs::remove_file(&blocker).unwrap();
+    std::fs::create_dir(&blocker).unwrap();
+    run.expect_exit(0);
+    assert_eq!(std::fs::read_to_string(&sentinel).unwrap(), "0\n");
 }
