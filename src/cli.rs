@@ -386,14 +386,14 @@ fn due_sentinels(
     done_variable: Option<OsString>,
     done_on_variable: Option<OsString>,
 ) -> Vec<PathBuf> {
-    /// `run`'s options that take a value (every one but --help and --version).
-    const WITH_VALUE: [&str; 5] = [
-        "--done",
-        "--done-on",
-        "--wait-for",
-        "--wait-timeout",
-        "--log-format",
-    ];
+    use clap::CommandFactory;
+    // `run`'s options that take a value, as clap defines them: a refused argv is read
+    // the same way.
+    let with_value: Vec<String> = RunArgs::command()
+        .get_arguments()
+        .filter(|arg| arg.get_action().takes_values())
+        .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+        .collect();
     let mut sentinels = Vec::new();
     let mut done_on = done_on_variable;
     let mut args = args.iter();
@@ -406,7 +406,7 @@ fn due_sentinels(
             Some((name, value)) => (name, Some(OsString::from(value))),
             None => (text.as_ref(), None),
         };
-        if !WITH_VALUE.contains(&name) {
+        if !with_value.iter().any(|option| option == name) {
             continue;
         }
         let Some(value) = inline.or_else(|| args.next().cloned()) else {
