@@ -2,23 +2,34 @@
 //! directory, then rename(2) over the final name.
 //!
 //! Owns: sentinel files (`guillotine done`, `run --done`), the ready file and installed
-//! binaries. Never: leaves a half-written file under the final name.
+//! binaries, and the names of their temporary files. Those names are unique per attempt
+//! (random bytes, created with O_EXCL and drawn again on a collision), never derived from
+//! the pid alone: in containers every writer is PID 1, and two of them finishing together
+//! on one shared volume must not share a temporary file (issue 10, defect 2).
+//! Never: leaves a half-written file under the final name, or removes a temporary file it
+//! did not create (a killed writer's leftover may even be another live writer's file).
 
 use std::fs;
+use std::hash::{BuildHasher, Hasher};
 use std::io::{self, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+/// How many names to draw before giving up on an EEXIST: with 64 random bits, a second
+/// collision means something other than chance is creating these names.
+const NAME_ATTEMPTS: u32 = 8;
+
 /// Writes `contents` to `path` atomically with permission bits `mode`, creating missing
 /// parent directories (the shared volume may still be empty).
 pub fn write(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
-    let temporary = temporary_name(path)?;
-    let result = (|| {
-        let mut file = fs::OpenOptions::new()
+    let (mut file, temporary) = create_temporary(path, |temporary| {
+        fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(mode)
-            .open(&temporary)?;
+            .open(temporary)
+    })?;
+    let result = (|| {
         file.write_all(contents)?;
         // The mode given to open is filtered by the umask; the caller asked for this one.
         file.set_permissions(fs::Permissions::from_mode(mode))?;
@@ -26,6 +37,7 @@ pub fn write(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
         fs::rename(&temporary, path)
     })();
     if result.is_err() {
+        // Ours: created with O_EXCL under a name no one else draws.
         let _ = fs::remove_file(&temporary);
     }
     result
@@ -33,15 +45,21 @@ pub fn write(path: &Path, contents: &[u8], mode: u32) -> io::Result<()> {
 
 /// Makes `link` a symbolic link to `target`, atomically replacing whatever was there.
 pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
-    let temporary = temporary_name(link)?;
-    std::os::unix::fs::symlink(target, &temporary)?;
+    let ((), temporary) = create_temporary(link, |temporary| {
+        std::os::unix::fs::symlink(target, temporary)
+    })?;
     fs::rename(&temporary, link).inspect_err(|_| {
         let _ = fs::remove_file(&temporary);
     })
 }
 
-/// `.NAME.guillotine-PID` beside `path`, after creating the directory if needed.
-fn temporary_name(path: &Path) -> io::Result<PathBuf> {
+/// Creates the directory of `path` if needed, then runs `create` (which must fail with
+/// EEXIST rather than reuse an existing file) on fresh temporary names beside `path` until
+/// one is free; returns what it made and the name it is under.
+fn create_temporary<T>(
+    path: &Path,
+    create: impl Fn(&Path) -> io::Result<T>,
+) -> io::Result<(T, PathBuf)> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
@@ -51,10 +69,39 @@ fn temporary_name(path: &Path) -> io::Result<PathBuf> {
     if let Some(directory) = directory {
         fs::create_dir_all(directory)?;
     }
+    let mut attempt = 0;
+    loop {
+        let temporary = path.with_file_name(temporary_name(name, random_suffix()));
+        match create(&temporary) {
+            Err(error) if error.kind() == io::ErrorKind::AlreadyExists => {
+                attempt += 1;
+                if attempt == NAME_ATTEMPTS {
+                    return Err(error);
+                }
+            }
+            result => return result.map(|made| (made, temporary)),
+        }
+    }
+}
+
+/// `.NAME.guillotine-SUFFIX`: hidden, and recognisably guillotine's.
+fn temporary_name(name: &std::ffi::OsStr, suffix: u64) -> std::ffi::OsString {
     let mut temporary = std::ffi::OsString::from(".");
     temporary.push(name);
-    temporary.push(format!(".guillotine-{}", std::process::id()));
-    Ok(path.with_file_name(temporary))
+    temporary.push(format!(".guillotine-{suffix:016x}"));
+    temporary
+}
+
+/// 64 bits no other writer draws: std's `RandomState` is keyed from the kernel's random
+/// source once per thread (and then stepped per instance), and the pid and the time set
+/// apart writers that could share a key (a fork) or a pid (PID 1 in every container).
+fn random_suffix() -> u64 {
+    let mut hasher = std::hash::RandomState::new().build_hasher();
+    hasher.write_u32(std::process::id());
+    if let Ok(now) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH) {
+        hasher.write_u128(now.as_nanos());
+    }
+    hasher.finish()
 }
 
 #[cfg(test)]
@@ -88,5 +135,43 @@ mod tests {
         symlink(Path::new("guillotine"), &link).unwrap();
         symlink(Path::new("guillotine"), &link).unwrap();
         assert_eq!(fs::read_link(&link).unwrap(), Path::new("guillotine"));
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn temporary_names_differ_every_time() {
+        let mut suffixes: Vec<u64> = (0..1000).map(|_| random_suffix()).collect();
+        suffixes.sort_unstable();
+        suffixes.dedup();
+        assert_eq!(suffixes.len(), 1000);
+        assert_eq!(
+            temporary_name("done".as_ref(), 0xab),
+            ".done.guillotine-00000000000000ab"
+        );
+    }
+
+    #[test]
+    fn a_leftover_temporary_file_is_neither_an_obstacle_nor_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".done.guillotine-1");
+        fs::write(&stale, b"half").unwrap();
+        write(&dir.path().join("done"), b"0\n", 0o644).unwrap();
+        assert_eq!(fs::read(&stale).unwrap(), b"half");
+    }
+
+    #[test]
+    fn a_failed_write_removes_only_its_own_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let stale = dir.path().join(".done.guillotine-1");
+        fs::write(&stale, b"half").unwrap();
+        // rename(2) cannot replace a non-empty directory with a file.
+        fs::create_dir_all(dir.path().join("done/inside")).unwrap();
+        assert!(write(&dir.path().join("done"), b"0\n", 0o644).is_err());
+        let mut names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        names.sort();
+        assert_eq!(names, [".done.guillotine-1", "done"]);
     }
 }

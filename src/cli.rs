@@ -224,7 +224,8 @@ pub struct RunArgs {
     pub done_on: DoneOn,
 
     /// Start COMMAND only once this holds (repeatable, all must hold): tcp://HOST:PORT,
-    /// http://HOST:PORT/PATH (2xx) or file:PATH.
+    /// http://HOST:PORT/PATH (2xx), file:PATH or exec:PROGRAM ARGS (exits 0; split on
+    /// whitespace, no shell; each try killed after 5s).
     #[arg(long, value_name = "PROBE", env = "GUILLOTINE_WAIT_FOR")]
     pub wait_for: Vec<String>,
 
@@ -258,9 +259,15 @@ Examples:
   # restartPolicy OnFailure: only a success ends the sidecar:
   guillotine run --done /shared/done --done-on success -- ./batch
 
+  # Wait until PostgreSQL accepts queries, not merely connections:
+  guillotine run --wait-for 'exec:pg_isready -h 127.0.0.1' --done /shared/done -- ./report
+
 Exit status: COMMAND's (128+N if signal N killed it); 124 when --wait-for did not hold
-within --wait-timeout (COMMAND never ran); 125 usage errors; 126/127 COMMAND cannot run or
-was not found. The sentinel is written in every one of these cases with --done-on always.";
+within --wait-timeout (COMMAND never ran); 128+N when signal N arrived during the wait
+(COMMAND never ran); 125 usage errors; 126/127 COMMAND cannot run or was not found. The
+sentinel is written in every one of these cases with --done-on always; if it cannot be
+written (after retrying for 1.5s), the status is 123 and a message says the sidecar will
+not stop.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DoneOn {
@@ -325,6 +332,9 @@ pub struct CompletionsArgs {
 pub enum Invocation {
     Supervise(Args),
     Run(RunArgs),
+    /// `run` with arguments clap refused (already said on stderr) that name these
+    /// sentinels, due with any status (`--done-on always`).
+    RunRefused(Vec<PathBuf>),
     Done(DoneArgs),
     Install(InstallArgs),
     Completions(CompletionsArgs),
@@ -347,12 +357,80 @@ pub fn parse(argv: Vec<OsString>) -> Result<Invocation, u8> {
     // clap reads the first element as the program's name: here, the subcommand's.
     let rest = || argv[1..].to_vec();
     match argv.get(1).and_then(|first| first.to_str()) {
-        Some("run") => parse_as::<RunArgs>(rest()).map(Invocation::Run),
+        Some("run") => parse_as::<RunArgs>(rest())
+            .map(Invocation::Run)
+            .or_else(|status| {
+                let sentinels = due_sentinels(
+                    &argv[2..],
+                    std::env::var_os("GUILLOTINE_DONE"),
+                    std::env::var_os("GUILLOTINE_DONE_ON"),
+                );
+                // Help and version (0) name no failure.
+                match status {
+                    0 => Err(status),
+                    _ if sentinels.is_empty() => Err(status),
+                    _ => Ok(Invocation::RunRefused(sentinels)),
+                }
+            }),
         Some("done") => parse_as::<DoneArgs>(rest()).map(Invocation::Done),
         Some("install") => parse_as::<InstallArgs>(rest()).map(Invocation::Install),
         Some("completions") => parse_as::<CompletionsArgs>(rest()).map(Invocation::Completions),
         _ => parse_as::<Args>(argv).map(Invocation::Supervise),
     }
+}
+
+/// The sentinels `run`'s refused arguments name, as clap would have read them had the rest
+/// been valid (`--done PATH`, `--done=PATH`, else `GUILLOTINE_DONE`), when a failure is due
+/// one: none with `--done-on success` (or `GUILLOTINE_DONE_ON=success`). Options end at `--`
+/// or at COMMAND, the first operand.
+fn due_sentinels(
+    args: &[OsString],
+    done_variable: Option<OsString>,
+    done_on_variable: Option<OsString>,
+) -> Vec<PathBuf> {
+    use clap::CommandFactory;
+    // `run`'s options that take a value, as clap defines them: a refused argv is read
+    // the same way.
+    let with_value: Vec<String> = RunArgs::command()
+        .get_arguments()
+        .filter(|arg| arg.get_action().takes_values())
+        .filter_map(|arg| arg.get_long().map(|long| format!("--{long}")))
+        .collect();
+    let mut sentinels = Vec::new();
+    let mut done_on = done_on_variable;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        let text = arg.to_string_lossy();
+        if text == "--" || !text.starts_with('-') {
+            break;
+        }
+        let (name, inline) = match text.split_once('=') {
+            Some((name, value)) => (name, Some(OsString::from(value))),
+            None => (text.as_ref(), None),
+        };
+        if !with_value.iter().any(|option| option == name) {
+            continue;
+        }
+        let Some(value) = inline.or_else(|| args.next().cloned()) else {
+            break;
+        };
+        match name {
+            "--done" => sentinels.push(PathBuf::from(value)),
+            "--done-on" => done_on = Some(value),
+            _ => {}
+        }
+    }
+    if done_on.is_some_and(|done_on| done_on == "success") {
+        return vec![];
+    }
+    if sentinels.is_empty() {
+        sentinels.extend(
+            done_variable
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from),
+        );
+    }
+    sentinels
 }
 
 fn parse_as<T: Parser>(argv: Vec<OsString>) -> Result<T, u8> {
@@ -428,5 +506,107 @@ mod tests {
             one_line("error: unexpected argument '--x' found\n\n  tip: use '-- --x'\n"),
             "unexpected argument '--x' found"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn due(args: &[&str], done: Option<&str>, done_on: Option<&str>) -> Vec<PathBuf> {
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        due_sentinels(&args, done.map(OsString::from), done_on.map(OsString::from))
+    }
+
+    #[test]
+    fn refused_run_arguments_still_name_their_sentinels() {
+        let paths = |names: &[&str]| names.iter().map(PathBuf::from).collect::<Vec<_>>();
+        for (args, done, done_on, expected) in [
+            (
+                &["--done", "/a", "--bogus", "--", "true"][..],
+                None,
+                None,
+                paths(&["/a"]),
+            ),
+            (
+                &["--done=/a", "--done", "/b", "-x"],
+                None,
+                None,
+                paths(&["/a", "/b"]),
+            ),
+            (
+                &["--wait-for", "--done", "--done", "/b", "-x"],
+                None,
+                None,
+                paths(&["/b"]),
+            ),
+            (&["--bogus", "--", "--done", "/a"], None, None, vec![]),
+            (&["--bogus", "cmd", "--done", "/a"], None, None, vec![]),
+            (
+                &["--bogus", "--", "true"],
+                Some("/env"),
+                None,
+                paths(&["/env"]),
+            ),
+            (
+                &["--done", "/a", "--bogus"],
+                Some("/env"),
+                None,
+                paths(&["/a"]),
+            ),
+            (&["--bogus"], Some(""), None, vec![]),
+            (
+                &["--done", "/a", "--done-on", "success", "-x"],
+                None,
+                None,
+                vec![],
+            ),
+            (
+                &["--done", "/a", "--done-on=success", "-x"],
+                None,
+                None,
+                vec![],
+            ),
+            (&["--done", "/a", "-x"], None, Some("success"), vec![]),
+            (
+                &["--done", "/a", "--done-on", "always", "-x"],
+                None,
+                Some("success"),
+                paths(&["/a"]),
+            ),
+            (
+                &["--done", "/a", "--done-on", "nonsense"],
+                None,
+                None,
+                paths(&["/a"]),
+            ),
+            (&["--done"], None, None, vec![]),
+        ] {
+            assert_eq!(
+                due(args, done, done_on),
+                expected,
+                "{args:?} {done:?} {done_on:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn help_and_valid_runs_are_not_refusals() {
+        let argv = |args: &[&str]| -> Vec<OsString> {
+            ["guillotine", "run"]
+                .iter()
+                .chain(args)
+                .map(OsString::from)
+                .collect()
+        };
+        assert!(matches!(parse(argv(&["--done", "/a", "--help"])), Err(0)));
+        assert!(matches!(
+            parse(argv(&["--done", "/a", "--", "true"])),
+            Ok(Invocation::Run(_))
+        ));
+        assert!(matches!(
+            parse(argv(&["--done", "/nonexistent/a", "--bogus", "--", "true"])),
+            Ok(Invocation::RunRefused(sentinels)) if sentinels == [PathBuf::from("/nonexistent/a")]
+        ));
     }
 }

@@ -162,10 +162,11 @@ impl TryFrom<Args> for Config {
             (None, true) => None,
             (None, false) => return Err(ConfigError::ReadyWhenWithoutFile),
         };
-        if let Some(bad) = args.quit_url.iter().find(|url| {
-            url.strip_prefix("http://")
-                .is_none_or(|rest| rest.split('/').next().unwrap_or("").is_empty())
-        }) {
+        if let Some(bad) = args
+            .quit_url
+            .iter()
+            .find(|url| crate::http::check_url(url).is_err())
+        {
             return Err(ConfigError::QuitUrl(bad.clone()));
         }
         Ok(Config {

@@ -28,6 +28,7 @@ pub fn run(invocation: Invocation) -> Ending {
             logging::init(args.logging.log_format);
             Ending::Exit(main_container::run(args))
         }
+        Invocation::RunRefused(sentinels) => Ending::Exit(main_container::refused(&sentinels)),
         Invocation::Done(args) => Ending::Exit(done::run(&args)),
         Invocation::Install(args) => Ending::Exit(install::run(&args)),
         Invocation::Completions(args) => {

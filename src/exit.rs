@@ -6,6 +6,11 @@
 //! before any `--exit-map` rule. Never: touches a process or reads a raw wait status (that is
 //! `sys::reap`).
 
+/// `guillotine run` and `guillotine done`: a sentinel could not be written, even after
+/// retrying, so the sidecar will not stop. Apart from every other status guillotine gives
+/// (0, 124–127, 128 + N) and from GNU `timeout`'s.
+pub const SENTINEL_NOT_WRITTEN: u8 = 123;
+
 /// How the child ended, as its parent's `waitpid` saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildEnd {

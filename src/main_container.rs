@@ -1,42 +1,69 @@
 //! `guillotine run`: the main container's side of the pod.
 //!
-//! Owns: waiting for the sidecar (`--wait-for`, bounded by `--wait-timeout`), running
-//! COMMAND under the same supervision as a sidecar (own group, forwarding, reaping), and
-//! writing the sentinels with its status — in every case with `--done-on always`, so the
-//! sidecar is never left running. Never: exits without deciding about the sentinel.
+//! Owns: waiting for the sidecar (`--wait-for`, bounded by `--wait-timeout`, ended early by
+//! a terminating signal), the reaper during that wait (for `exec:` probes and, as PID 1,
+//! orphans), running COMMAND under the same supervision as a sidecar (own group,
+//! forwarding, reaping), and writing the sentinels with its status — in every case with
+//! `--done-on always`, usage errors included, so the sidecar is never left running; a
+//! sentinel that cannot be written ends in [`SENTINEL_NOT_WRITTEN`], never in silence.
+//! Never: exits without deciding about the sentinel, or starts COMMAND after a signal.
 
 use crate::cli::{DoneOn, RunArgs};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::done;
 use crate::duration::parse_duration;
-use crate::readiness::{self, Probe, parse_probe};
+use crate::exit::{ChildEnd, SENTINEL_NOT_WRITTEN};
+use crate::readiness::{self, Probe, ProbeEnds, parse_wait_probe};
 use crate::run;
+use crate::signal::raw_signal_name;
+use crate::sys::{reap, signals};
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// The status when `--wait-for` did not hold in time (as a timed-out `timeout`).
 const NOT_READY: u8 = 124;
 
-/// Runs COMMAND and returns its status, after writing the sentinels as `--done-on` says.
+/// Runs COMMAND and returns guillotine's status, after writing the sentinels as `--done-on`
+/// says.
 pub fn run(args: RunArgs) -> u8 {
     let status = run_command(&args);
-    let write = match args.done_on {
+    finish(&args.done, args.done_on, status)
+}
+
+/// The arguments were refused before they could be read (clap's usage errors), but they
+/// name sentinels to write: writes them with 125, as any other usage error of `run` does.
+pub fn refused(sentinels: &[PathBuf]) -> u8 {
+    finish(sentinels, DoneOn::Always, ConfigError::EXIT_CODE)
+}
+
+/// Writes the sentinels with `status` if `done_on` says so; the status to exit with:
+/// `status`, or [`SENTINEL_NOT_WRITTEN`] (each failure said) when one could not be written.
+fn finish(sentinels: &[PathBuf], done_on: DoneOn, status: u8) -> u8 {
+    let write = match done_on {
         DoneOn::Always => true,
         DoneOn::Success => status == 0,
     };
-    if write {
-        // A sentinel that cannot be written is said on stderr; the status stays COMMAND's.
-        if done::write_all(&args.done, status) {
-            tracing::info!(status, sentinels = ?args.done, "sentinels written");
-        }
+    if !write {
+        return status;
     }
-    status
+    let unwritten = done::write_all(sentinels, status);
+    if unwritten.is_empty() {
+        tracing::info!(status, sentinels = ?sentinels, "sentinels written");
+        return status;
+    }
+    for sentinel in &unwritten {
+        eprintln!(
+            "guillotine run: {sentinel}; exit status {SENTINEL_NOT_WRITTEN} instead of {status}"
+        );
+    }
+    SENTINEL_NOT_WRITTEN
 }
 
 fn run_command(args: &RunArgs) -> u8 {
     let probes = match args
         .wait_for
         .iter()
-        .map(|text| parse_probe(text))
+        .map(|text| parse_wait_probe(text))
         .collect::<Result<Vec<_>, _>>()
     {
         Ok(probes) => probes,
@@ -51,8 +78,20 @@ fn run_command(args: &RunArgs) -> u8 {
         Err(error) => return usage_error(&error.to_string()),
     };
     runtime.block_on(async {
-        if !wait_for(&probes, wait_timeout).await {
-            return NOT_READY;
+        // Before the wait: without a handler, a TERM during it would kill us without a
+        // sentinel (and as PID 1 the kernel would drop it). Kept registered until COMMAND's
+        // supervision has registered its own, so that no moment is without one.
+        let forwarded = signals::FORWARDED.map(|signal| signal as i32);
+        let mut signals = match signals::SignalListener::register(&forwarded) {
+            Ok(signals) => signals,
+            Err(error) => {
+                return usage_error(&format!("cannot install signal handlers: {error}"));
+            }
+        };
+        match wait_for(&probes, wait_timeout, &mut signals).await {
+            Waited::Ready => {}
+            Waited::TimedOut => return NOT_READY,
+            Waited::Signalled(signal) => return ChildEnd::Signaled(signal).shell_status(),
         }
         match run::supervise(Config::for_command(args.command.clone())).await {
             Ok(status) => status,
@@ -64,28 +103,103 @@ fn run_command(args: &RunArgs) -> u8 {
     })
 }
 
-/// True once every probe holds; false (with a message) if `timeout` passes first.
-async fn wait_for(probes: &[Probe], timeout: Duration) -> bool {
+/// How the wait for readiness ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Waited {
+    Ready,
+    TimedOut,
+    /// A signal that would have killed COMMAND arrived: it is not started.
+    Signalled(i32),
+}
+
+/// Waits until every probe holds, `timeout` passes or a terminating signal arrives (each
+/// said on stderr), reaping meanwhile: an `exec:` try's end goes to readiness, anything
+/// else is an orphan adopted as PID 1.
+async fn wait_for(
+    probes: &[Probe],
+    timeout: Duration,
+    signals: &mut signals::SignalListener,
+) -> Waited {
     if probes.is_empty() {
-        return true;
-    }
-    tracing::info!(probes = ?probes.iter().map(Probe::to_string).collect::<Vec<_>>(), "waiting for readiness");
-    if tokio::time::timeout(timeout, readiness::wait_until_ready(probes))
-        .await
-        .is_ok()
-    {
-        return true;
+        return Waited::Ready;
     }
     let names: Vec<String> = probes.iter().map(Probe::to_string).collect();
-    eprintln!(
-        "guillotine run: not ready after {}: {}; COMMAND was not started",
-        crate::duration::format_duration(timeout),
-        names.join(", ")
-    );
-    false
+    tracing::info!(probes = ?names, "waiting for readiness");
+    let ends = ProbeEnds::default();
+    let ready = tokio::time::timeout(timeout, readiness::wait_until_all_hold(probes, &ends));
+    tokio::pin!(ready);
+    loop {
+        tokio::select! {
+            outcome = &mut ready => {
+                if outcome.is_ok() {
+                    return Waited::Ready;
+                }
+                eprintln!(
+                    "guillotine run: not ready after {}: {}; COMMAND was not started",
+                    crate::duration::format_duration(timeout),
+                    names.join(", ")
+                );
+                return Waited::TimedOut;
+            }
+            delivery = signals.next() => match delivery {
+                signals::Delivery::ChildChanged => {
+                    for ended in reap::reap().ended {
+                        if !ends.report(ended.pid, ended.end) {
+                            tracing::debug!(pid = ended.pid.as_raw(), end = ?ended.end, "reaped a process no probe waits for");
+                        }
+                    }
+                }
+                signals::Delivery::Signal(signal) if ends_the_wait(signal) => {
+                    eprintln!(
+                        "guillotine run: received {} while waiting for readiness; COMMAND was not started",
+                        raw_signal_name(signal)
+                    );
+                    return Waited::Signalled(signal);
+                }
+                signals::Delivery::Signal(signal) => {
+                    tracing::debug!(signal = raw_signal_name(signal), "ignored while waiting");
+                }
+            },
+        }
+    }
+}
+
+/// Whether `signal`, arriving during the wait, ends it: every signal whose default action
+/// would have ended COMMAND, that is all but those ignored by default (signal(7)).
+fn ends_the_wait(signal: i32) -> bool {
+    ![libc::SIGCHLD, libc::SIGCONT, libc::SIGWINCH, libc::SIGURG].contains(&signal)
 }
 
 fn usage_error(message: &str) -> u8 {
     eprintln!("guillotine run: {message}");
-    crate::config::ConfigError::EXIT_CODE
+    ConfigError::EXIT_CODE
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_signals_that_would_end_command_end_the_wait() {
+        for signal in signals::FORWARDED {
+            let ends = !matches!(
+                signal,
+                nix::sys::signal::Signal::SIGCONT | nix::sys::signal::Signal::SIGWINCH
+            );
+            assert_eq!(ends_the_wait(signal as i32), ends, "{signal}");
+        }
+    }
+
+    #[test]
+    fn done_on_success_writes_only_for_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let sentinel = dir.path().join("done");
+        let sentinels = std::slice::from_ref(&sentinel);
+        assert_eq!(finish(sentinels, DoneOn::Success, 3), 3);
+        assert!(!sentinel.exists());
+        assert_eq!(finish(sentinels, DoneOn::Success, 0), 0);
+        assert_eq!(std::fs::read_to_string(&sentinel).unwrap(), "0\n");
+        assert_eq!(refused(sentinels), 125);
+        assert_eq!(std::fs::read_to_string(&sentinel).unwrap(), "125\n");
+    }
 }

@@ -9,7 +9,7 @@ use nix::unistd::Pid;
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::process::CommandExt;
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 /// The command could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -59,10 +59,29 @@ pub enum ChildSetup {
 
 /// Starts `command` (program and arguments, `PATH` searched) with stdio inherited.
 pub fn spawn(command: &[OsString], setup: ChildSetup) -> Result<Pid, SpawnError> {
+    launch(command, setup, |program| Command::new(program))
+}
+
+/// Starts a readiness probe's `command` as [`ChildSetup::OwnGroupCleanSignals`], with stdin
+/// and stdout on /dev/null (stdout belongs to the child; a probe's chatter is not its
+/// output) and stderr inherited, so its complaints reach the logs.
+pub fn spawn_probe(command: &[OsString]) -> Result<Pid, SpawnError> {
+    launch(command, ChildSetup::OwnGroupCleanSignals, |program| {
+        let mut builder = Command::new(program);
+        builder.stdin(Stdio::null()).stdout(Stdio::null());
+        builder
+    })
+}
+
+fn launch(
+    command: &[OsString],
+    setup: ChildSetup,
+    new: impl FnOnce(&OsString) -> Command,
+) -> Result<Pid, SpawnError> {
     let (program, args) = command
         .split_first()
         .expect("config guarantees a non-empty command");
-    let mut builder = Command::new(program);
+    let mut builder = new(program);
     builder.args(args);
     match setup {
         ChildSetup::OwnGroupCleanSignals { take_terminal } => {

@@ -1,0 +1,283 @@
+//! `guillotine run` before COMMAND starts: signals during `--wait-for`, arguments that clap
+//! rejects, URLs that can never work, and `exec:` readiness probes.
+
+use crate::harness::{
+    DEADLINE, Guillotine, Sentinel, Track, children_in_state, eventually, free_port, guillotine,
+    scratch,
+};
+use nix::sys::signal::Signal;
+
+fn contents(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
+}
+
+fn wait_until_waiting(run: &Guillotine) {
+    eventually("guillotine run is waiting", DEADLINE, || {
+        let stderr = run.stderr();
+        stderr
+            .contains("waiting for readiness")
+            .then_some(())
+            .ok_or(stderr)
+    });
+}
+
+#[test]
+fn a_signal_during_the_wait_writes_128_plus_n_and_never_starts_command() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+        let done = Sentinel::new();
+        let probe = format!("tcp://127.0.0.1:{}", free_port());
+        let mut run = Guillotine::start(&[
+            "run",
+            "--wait-for",
+            &probe,
+            "--done",
+            done.arg(),
+            "--",
+            "sh",
+            "-c",
+            "echo started",
+        ]);
+        wait_until_waiting(&run);
+        run.signal(signal);
+        let status = 128 + signal as i32;
+        run.expect_exit(status);
+        assert!(run.stdout().is_empty(), "COMMAND ran: {:?}", run.stdout());
+        assert_eq!(contents(&done.path), format!("{status}\n"), "{signal}");
+    }
+}
+
+#[test]
+fn arguments_clap_rejects_still_write_the_named_sentinels() {
+    let dir = scratch();
+    let first = dir.path().join("first");
+    let second = dir.path().join("second");
+    let mut run = Guillotine::start(&[
+        "run",
+        "--done",
+        first.to_str().unwrap(),
+        &format!("--done={}", second.display()),
+        "--bogus-flag",
+        "--",
+        "true",
+    ]);
+    run.expect_exit(125);
+    assert!(run.stderr().contains("'--bogus-flag'"), "{}", run.stderr());
+    assert_eq!(contents(&first), "125\n");
+    assert_eq!(contents(&second), "125\n");
+
+    let from_environment = dir.path().join("from-environment");
+    let mut command = guillotine(&["run", "--bogus-flag", "--", "true"]);
+    command.env("GUILLOTINE_DONE", &from_environment);
+    Guillotine::spawn(command, Track::Nothing).expect_exit(125);
+    assert_eq!(contents(&from_environment), "125\n");
+}
+
+#[test]
+fn arguments_clap_rejects_with_done_on_success_write_nothing() {
+    let done = Sentinel::new();
+    let mut run = Guillotine::start(&[
+        "run",
+        "--done",
+        done.arg(),
+        "--done-on",
+        "success",
+        "--bogus-flag",
+        "--",
+        "true",
+    ]);
+    run.expect_exit(125);
+    assert!(!done.path.exists(), "a usage error counted as success");
+}
+
+#[test]
+fn a_bad_wait_timeout_writes_125() {
+    let done = Sentinel::new();
+    let mut run = Guillotine::start(&[
+        "run",
+        "--done",
+        done.arg(),
+        "--wait-timeout",
+        "nonsense",
+        "--",
+        "true",
+    ]);
+    run.expect_exit(125);
+    assert!(
+        run.stderr().contains("--wait-timeout: "),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(contents(&done.path), "125\n");
+}
+
+#[test]
+fn http_urls_that_can_never_work_are_usage_errors_naming_the_option() {
+    for url in [
+        "http://127.0.0.1:99999/ready",
+        "http://127.0.0.1:0/ready",
+        "http://:8080/ready",
+        "http://host name/ready",
+        "http://127.0.0.1:80/a path",
+        "http://127.0.0.1:8x/",
+    ] {
+        let done = Sentinel::new();
+        let mut run =
+            Guillotine::start(&["run", "--done", done.arg(), "--wait-for", url, "--", "true"]);
+        run.expect_exit(125);
+        assert!(
+            run.stderr().contains(&format!("--wait-for: {url:?}")),
+            "{}",
+            run.stderr()
+        );
+        let dir = scratch();
+        let ready = dir.path().join("ready");
+        let mut sidecar = Guillotine::start(&[
+            "--ready-file",
+            ready.to_str().unwrap(),
+            "--ready-when",
+            url,
+            "--",
+            "true",
+        ]);
+        sidecar.expect_exit(125);
+        assert!(
+            sidecar.stderr().contains(&format!("--ready-when: {url:?}")),
+            "{}",
+            sidecar.stderr()
+        );
+        let mut quitting = Guillotine::start(&["--quit-url", url, "--", "true"]);
+        quitting.expect_exit(125);
+        assert!(
+            quitting.stderr().contains(&format!("--quit-url: {url:?}")),
+            "{}",
+            quitting.stderr()
+        );
+    }
+}
+
+#[test]
+fn an_exec_probe_gates_command_on_its_exit_status() {
+    let dir = scratch();
+    let marker = dir.path().join("accepting");
+    let done = Sentinel::new();
+    let probe = format!("exec:test -e {}", marker.display());
+    let mut run = Guillotine::start(&[
+        "run",
+        "--wait-for",
+        &probe,
+        "--done",
+        done.arg(),
+        "--",
+        "sh",
+        "-c",
+        "echo started",
+    ]);
+    eventually("a try said not ready", DEADLINE, || {
+        let stderr = run.stderr();
+        stderr.contains("exited with 1").then_some(()).ok_or(stderr)
+    });
+    assert!(!done.path.exists(), "an exit 1 counted as ready");
+    std::fs::write(&marker, b"").unwrap();
+    run.expect_exit(0);
+    assert_eq!(run.stdout(), ["started"]);
+    assert_eq!(contents(&done.path), "0\n");
+}
+
+/// Host pids of running processes whose argv is exactly `argv`.
+fn processes_running(argv: &[&str]) -> Vec<i32> {
+    let wanted: Vec<u8> = argv
+        .iter()
+        .flat_map(|arg| [arg.as_bytes(), b"\0"].concat())
+        .collect();
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c == wanted))
+        .collect()
+}
+
+#[test]
+fn an_exec_probe_that_overruns_is_killed_and_tried_again_and_never_left_behind() {
+    // A duration no other test uses, so this test finds only its own probes.
+    let seconds = (900_000 + std::process::id()).to_string();
+    let sleep = ["sleep", seconds.as_str()];
+    let done = Sentinel::new();
+    let mut run = Guillotine::start(&[
+        "run",
+        "--wait-for",
+        &format!("exec:sleep {seconds}"),
+        "--done",
+        done.arg(),
+        "--",
+        "true",
+    ]);
+    let mut first = vec![];
+    eventually("the first try runs", DEADLINE, || {
+        first = processes_running(&sleep);
+        (first.len() == 1).then_some(()).ok_or(format!("{first:?}"))
+    });
+    eventually(
+        "the first try is killed and a second one runs",
+        DEADLINE,
+        || {
+            let now = processes_running(&sleep);
+            (now.len() == 1 && now != first)
+                .then_some(())
+                .ok_or(format!("{now:?}"))
+        },
+    );
+    assert!(
+        children_in_state(run.pid(), 'Z').is_empty(),
+        "the killed try was not reaped"
+    );
+    run.signal(Signal::SIGTERM);
+    run.expect_exit(143);
+    assert_eq!(contents(&done.path), "143\n");
+    eventually("no try is left running", DEADLINE, || {
+        let left = processes_running(&sleep);
+        left.is_empty().then_some(()).ok_or(format!("{left:?}"))
+    });
+}
+
+#[test]
+fn a_wait_timeout_ends_a_running_exec_try() {
+    let seconds = (800_000 + std::process::id()).to_string();
+    let done = Sentinel::new();
+    let mut run = Guillotine::start(&[
+        "run",
+        "--wait-for",
+        &format!("exec:sleep {seconds}"),
+        "--wait-timeout",
+        "500ms",
+        "--done",
+        done.arg(),
+        "--",
+        "true",
+    ]);
+    run.expect_exit(124);
+    eventually("the try is not left running", DEADLINE, || {
+        let left = processes_running(&["sleep", &seconds]);
+        left.is_empty().then_some(()).ok_or(format!("{left:?}"))
+    });
+}
+
+#[test]
+fn exec_probes_are_refused_where_the_supervisor_reaps() {
+    let dir = scratch();
+    let ready = dir.path().join("ready");
+    let mut sidecar = Guillotine::start(&[
+        "--ready-file",
+        ready.to_str().unwrap(),
+        "--ready-when",
+        "exec:true",
+        "--",
+        "true",
+    ]);
+    sidecar.expect_exit(125);
+    assert!(
+        sidecar.stderr().contains("guillotine run --wait-for"),
+        "{}",
+        sidecar.stderr()
+    );
+}
