@@ -12,5 +12,6 @@ mod sentinel;
 mod signals;
 mod stop_sequence;
 mod strtod;
+mod termination_log;
 mod timeout_gnu;
 mod torture;
