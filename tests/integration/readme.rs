@@ -9,6 +9,8 @@ fn readme_lists_every_option_and_variable_of_help() {
         &["run", "--help"],
         &["done", "--help"],
         &["install", "--help"],
+        &["completions", "--help"],
+        &["timeout", "--help"],
     ] {
         readme_documents(help);
     }
