@@ -14,7 +14,9 @@ RUN bash .ci/build-static /out
 
 FROM scratch
 LABEL org.opencontainers.image.title="guillotine" \
-      org.opencontainers.image.description="Sidecar lifecycle supervisor for Kubernetes Jobs: stops a sidecar's whole process group when a sentinel appears; lifetimes; a drop-in timeout."
+      org.opencontainers.image.description="Sidecar lifecycle supervisor for Kubernetes Jobs: stops a sidecar's whole process group when a sentinel appears; lifetimes; a drop-in timeout." \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://example.com/guillotine.git"
 COPY --from=build /out/ /
 # A numeric user: runAsNonRoot can check it without an /etc/passwd, which scratch lacks.
 USER 65532:65532

@@ -154,8 +154,10 @@ pub struct Args {
     )]
     pub ready_when: Vec<String>,
 
-    /// Where to write one line saying why guillotine stopped [default: /dev/termination-log
-    /// when it exists and is writable].
+    /// Where to add one line saying why guillotine stopped, after any message the child
+    /// wrote there, if both fit in 1024 bytes; `none`: write nothing (keeps
+    /// FallbackToLogsOnError working) [default: /dev/termination-log when it exists and is
+    /// writable].
     #[arg(
         long,
         value_name = "PATH",

@@ -14,6 +14,7 @@ mod signals;
 mod stop_sequence;
 mod strtod;
 mod terminal;
+mod termination_log;
 mod timeout_gnu;
 mod torture;
 mod writers;

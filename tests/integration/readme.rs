@@ -9,6 +9,8 @@ fn readme_lists_every_option_and_variable_of_help() {
         &["run", "--help"],
         &["done", "--help"],
         &["install", "--help"],
+        &["completions", "--help"],
+        &["timeout", "--help"],
     ] {
         readme_documents(help);
     }
@@ -37,5 +39,34 @@ fn readme_documents(help_argv: &[&str]) {
     assert!(
         missing.is_empty(),
         "README.md does not document {missing:?}"
+    );
+}
+
+/// The README and `--help` state the termination message's budget; both must be the
+/// constant the code enforces.
+#[test]
+fn readme_and_help_state_the_termination_budget() {
+    let budget = format!("{} bytes", guillotine::termination::BUDGET);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("read README.md");
+    let row = readme
+        .lines()
+        .find(|line| line.starts_with("| `--termination-log"))
+        .expect("README has a --termination-log row");
+    assert!(row.contains(&budget), "README row lacks {budget:?}: {row}");
+    let mut run = Guillotine::start(&["--help"]);
+    run.expect_exit(0);
+    let help = run.stdout().join(" ");
+    let option = &help[help.find("--termination-log").expect("help lists it")..];
+    let option = &option[..option
+        .find("[env:")
+        .expect("the option ends with its variable")];
+    assert!(
+        option
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .contains(&budget),
+        "--help lacks {budget:?}: {option}"
     );
 }
