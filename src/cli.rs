@@ -509,11 +509,6 @@ mod tests {
             "unexpected argument '--x' found"
         );
     }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
 
     fn due(args: &[&str], done: Option<&str>, done_on: Option<&str>) -> Vec<PathBuf> {
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();

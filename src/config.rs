@@ -302,7 +302,7 @@ mod tests {
             ),
             (
                 &["--ready-file", "/r", "--ready-when", "h:1", "true"],
-                r#"--ready-when: "h:1" is not a probe: unknown scheme; use tcp://HOST:PORT, http://HOST:PORT/PATH or file:PATH"#,
+                r#"--ready-when: "h:1" is not a probe: unknown scheme; use tcp://HOST:PORT, http://HOST:PORT/PATH, file:PATH or exec:PROGRAM ARGS"#,
             ),
             (
                 &["--quit-url", "https://h/quit", "true"],

@@ -13,7 +13,7 @@ use crate::config::{Config, ConfigError};
 use crate::done;
 use crate::duration::parse_duration;
 use crate::exit::{ChildEnd, SENTINEL_NOT_WRITTEN};
-use crate::readiness::{self, Probe, ProbeEnds, parse_wait_probe};
+use crate::readiness::{self, Probe, ProbeEnds, parse_probe};
 use crate::run;
 use crate::signal::raw_signal_name;
 use crate::sys::{reap, signals};
@@ -63,7 +63,7 @@ fn run_command(args: &RunArgs) -> u8 {
     let probes = match args
         .wait_for
         .iter()
-        .map(|text| parse_wait_probe(text))
+        .map(|text| parse_probe(text))
         .collect::<Result<Vec<_>, _>>()
     {
         Ok(probes) => probes,

@@ -1,5 +1,5 @@
-//! Readiness probes: `tcp://HOST:PORT`, `http://HOST:PORT/PATH` (any 2xx), `file:PATH` and,
-//! for `guillotine run --wait-for`, `exec:PROGRAM ARGS` (exit 0).
+//! Readiness probes: `tcp://HOST:PORT`, `http://HOST:PORT/PATH` (any 2xx), `file:PATH` and
+//! `exec:PROGRAM ARGS` (exit 0).
 //!
 //! Owns: the probe grammar, checking a probe once (an `exec:` try bounded by
 //! [`EXEC_TRY_TIMEOUT`], its process group killed if it overruns or the wait is given up),
@@ -15,12 +15,11 @@ use crate::http;
 use crate::sys::{process, spawn};
 use nix::sys::signal::Signal;
 use nix::unistd::Pid;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
-use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::oneshot;
 
@@ -51,11 +50,8 @@ impl fmt::Display for Probe {
     }
 }
 
-/// The forms `--ready-when` accepts.
-const SUPERVISOR_FORMS: &str = "tcp://HOST:PORT, http://HOST:PORT/PATH or file:PATH";
-
-/// The forms `run --wait-for` accepts.
-const WAIT_FORMS: &str = "tcp://HOST:PORT, http://HOST:PORT/PATH, file:PATH or exec:PROGRAM ARGS";
+/// The forms a probe takes.
+const FORMS: &str = "tcp://HOST:PORT, http://HOST:PORT/PATH, file:PATH or exec:PROGRAM ARGS";
 
 /// A probe that does not parse (a usage error, 125).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -66,25 +62,9 @@ pub struct ProbeError {
     forms: &'static str,
 }
 
-/// Parses a `--ready-when` probe. `exec:` is refused there: the supervisor's reaper does not
-/// yet hand probe ends to readiness (see [`ProbeEnds`]).
+/// Parses a probe of `--ready-when` or `run --wait-for`.
 pub fn parse_probe(input: &str) -> Result<Probe, ProbeError> {
-    match parse(input, SUPERVISOR_FORMS)? {
-        Probe::Exec { .. } => Err(ProbeError {
-            input: input.to_owned(),
-            reason: "exec: probes work only in guillotine run --wait-for",
-            forms: SUPERVISOR_FORMS,
-        }),
-        probe => Ok(probe),
-    }
-}
-
-/// Parses a `run --wait-for` probe: every form, `exec:` included.
-pub fn parse_wait_probe(input: &str) -> Result<Probe, ProbeError> {
-    parse(input, WAIT_FORMS)
-}
-
-fn parse(input: &str, forms: &'static str) -> Result<Probe, ProbeError> {
+    let forms = FORMS;
     let error = |reason| ProbeError {
         input: input.to_owned(),
         reason,
@@ -145,13 +125,13 @@ fn parse(input: &str, forms: &'static str) -> Result<Probe, ProbeError> {
 /// reported is then known to be unreaped, so its pid (its group's id) cannot have been
 /// reused, and killing its group is safe.
 #[derive(Debug, Clone, Default)]
-pub struct ProbeEnds(Rc<RefCell<HashMap<Pid, oneshot::Sender<ChildEnd>>>>);
+pub struct ProbeEnds(Arc<Mutex<HashMap<Pid, oneshot::Sender<ChildEnd>>>>);
 
 impl ProbeEnds {
     /// Hands the end of a process the reaper collected to the try that started it; false
     /// when no try did (an orphan, say).
     pub fn report(&self, pid: Pid, end: ChildEnd) -> bool {
-        match self.0.borrow_mut().remove(&pid) {
+        match self.pending().remove(&pid) {
             Some(try_end) => {
                 // The try may have been given up meanwhile; then nobody needs the end.
                 let _ = try_end.send(end);
@@ -161,15 +141,23 @@ impl ProbeEnds {
         }
     }
 
+    /// The registered tries. A poisoned lock (a panic elsewhere, which aborts in release
+    /// builds anyway) still holds a consistent map: every operation on it is one call.
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<Pid, oneshot::Sender<ChildEnd>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     fn register(&self, pid: Pid) -> oneshot::Receiver<ChildEnd> {
         let (sender, receiver) = oneshot::channel();
-        self.0.borrow_mut().insert(pid, sender);
+        self.pending().insert(pid, sender);
         receiver
     }
 
     /// Stops waiting for `pid`; true if it had not been reported, that is, it is unreaped.
     fn forget(&self, pid: Pid) -> bool {
-        self.0.borrow_mut().remove(&pid).is_some()
+        self.pending().remove(&pid).is_some()
     }
 }
 
@@ -258,12 +246,6 @@ pub fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(50u64.saturating_mul(1 << attempt.min(5))).min(Duration::from_secs(1))
 }
 
-/// Returns once every probe has held (each is checked until it holds, then no more). For
-/// probes from [`parse_probe`], which has no `exec:`.
-pub async fn wait_until_ready(probes: &[Probe]) {
-    wait_until_all_hold(probes, &ProbeEnds::default()).await;
-}
-
 /// Returns once every probe has held (each is checked until it holds, then no more);
 /// `ends` must receive every pid the caller's reaper collects (see [`ProbeEnds`]).
 pub async fn wait_until_all_hold(probes: &[Probe], ends: &ProbeEnds) {
@@ -335,11 +317,9 @@ mod tests {
         ] {
             let error = parse_probe(input).unwrap_err();
             assert_eq!(error.reason, reason, "{input}");
-            assert!(
-                error
-                    .to_string()
-                    .ends_with("use tcp://HOST:PORT, http://HOST:PORT/PATH or file:PATH")
-            );
+            assert!(error.to_string().ends_with(
+                "use tcp://HOST:PORT, http://HOST:PORT/PATH, file:PATH or exec:PROGRAM ARGS"
+            ));
         }
     }
 
@@ -355,9 +335,9 @@ mod tests {
     }
 
     #[test]
-    fn exec_probes_split_on_whitespace_and_only_wait_for_takes_them() {
+    fn exec_probes_split_on_whitespace() {
         assert_eq!(
-            parse_wait_probe("exec:pg_isready  -h 127.0.0.1\t-p 5432"),
+            parse_probe("exec:pg_isready  -h 127.0.0.1\t-p 5432"),
             Ok(Probe::Exec {
                 argv: ["pg_isready", "-h", "127.0.0.1", "-p", "5432"]
                     .map(String::from)
@@ -365,12 +345,12 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_wait_probe("exec:pg_isready -h 127.0.0.1")
+            parse_probe("exec:pg_isready -h 127.0.0.1")
                 .unwrap()
                 .to_string(),
             "exec:pg_isready -h 127.0.0.1"
         );
-        let error = parse_wait_probe("exec: ").unwrap_err();
+        let error = parse_probe("exec: ").unwrap_err();
         assert_eq!(error.reason, "no program");
         assert!(
             error
@@ -378,13 +358,10 @@ mod tests {
                 .ends_with("file:PATH or exec:PROGRAM ARGS")
         );
         assert_eq!(
-            parse_probe("exec:true").unwrap_err().to_string(),
-            r#""exec:true" is not a probe: exec: probes work only in guillotine run --wait-for; use tcp://HOST:PORT, http://HOST:PORT/PATH or file:PATH"#
-        );
-        assert_eq!(
-            parse_wait_probe("tcp://h:1"),
-            parse_probe("tcp://h:1"),
-            "the other forms are the same"
+            parse_probe("exec:true"),
+            Ok(Probe::Exec {
+                argv: vec!["true".into()]
+            })
         );
     }
 
@@ -399,7 +376,7 @@ mod tests {
         #[test]
         fn never_panics(input in ".*") {
             let _ = parse_probe(&input);
-            let _ = parse_wait_probe(&input);
+            let _ = parse_probe(&input);
         }
 
         #[test]

@@ -9,17 +9,18 @@
 use crate::config::{Config, ConfigError, ReadyFile};
 use crate::exit::ChildEnd;
 use crate::reach::{Roots, Target};
+use crate::readiness::{self, ProbeEnds};
 use crate::sentinel::{SentinelError, SentinelWatch};
 use crate::signal::{raw_signal_name, signal_name};
 use crate::supervisor::{Action, Event, Supervisor, Verdict, Why};
 use crate::sys::{process, reap, signals, spawn, terminal};
 use crate::termination::{self, Summary};
-use crate::{atomic_file, http, readiness};
+use crate::{atomic_file, http};
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpgrp, getpid};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-use tokio::task::{JoinError, JoinSet};
+use tokio::task::{JoinError, JoinHandle, JoinSet};
 use tokio::time::sleep_until;
 
 /// Something went wrong before the child started: guillotine exits with [`Self::exit_code`].
@@ -107,16 +108,17 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
         roots,
         Instant::now(),
     );
-    let readiness = config
+    let probe_ends = ProbeEnds::default();
+    let mut readiness = config
         .ready
         .clone()
-        .map(|ready| tokio::spawn(ready_file(ready)));
+        .map(|ready| tokio::spawn(ready_file(ready, probe_ends.clone())));
     let mut quit_calls = QuitCalls::default();
     loop {
         let deadline = supervisor.deadline();
         let event = tokio::select! {
             delivery = signals.next() => match delivery {
-                signals::Delivery::ChildChanged => reaped(child, terminal),
+                signals::Delivery::ChildChanged => reaped(child, terminal, &probe_ends),
                 signals::Delivery::Signal(number) => match Signal::try_from(number) {
                     Ok(signal) => Event::SignalReceived(signal),
                     Err(_) => continue,
@@ -147,14 +149,18 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
                 match action {
                     Action::ScanTree => events.push_back(Event::Scanned(process::descendants())),
                     Action::Exit(verdict) => {
-                        if let Some(readiness) = &readiness {
-                            readiness.abort();
-                        }
+                        stop_readiness(&mut readiness);
                         quit_calls.abandon();
                         report(&verdict, started.elapsed(), &config);
                         return Ok(verdict.status);
                     }
-                    action => carry_out(action, child, &config, &mut quit_calls),
+                    action => {
+                        // Once the stop begins, no new probe try may start.
+                        if matches!(action, Action::PostQuitUrls | Action::Signal { .. }) {
+                            stop_readiness(&mut readiness);
+                        }
+                        carry_out(action, child, &config, &mut quit_calls)
+                    }
                 }
             }
         }
@@ -231,9 +237,17 @@ fn report(verdict: &Verdict, elapsed: Duration, config: &Config) {
     }
 }
 
-/// Waits until the child is ready, then writes the ready file.
-async fn ready_file(ready: ReadyFile) {
-    readiness::wait_until_ready(&ready.probes).await;
+/// Ends the readiness checks (an `exec:` try still running is killed as its future drops).
+fn stop_readiness(readiness: &mut Option<JoinHandle<()>>) {
+    if let Some(task) = readiness.take() {
+        task.abort();
+    }
+}
+
+/// Waits until the child is ready, then writes the ready file. `ends` receives the ends of
+/// `exec:` tries from the reaper.
+async fn ready_file(ready: ReadyFile, ends: ProbeEnds) {
+    readiness::wait_until_all_hold(&ready.probes, &ends).await;
     match atomic_file::write(&ready.path, b"ready\n", 0o644) {
         Ok(()) => tracing::info!(ready_file = %ready.path.display(), "child is ready"),
         Err(error) => {
@@ -243,8 +257,9 @@ async fn ready_file(ready: ReadyFile) {
 }
 
 /// Runs the reaper and turns what it found into an event for the supervisor. Once the
-/// child has ended, the terminal's foreground comes back to guillotine if it had it.
-fn reaped(child: Pid, terminal: bool) -> Event {
+/// child has ended, the terminal's foreground comes back to guillotine if it had it; the
+/// end of an `exec:` readiness try goes to the try.
+fn reaped(child: Pid, terminal: bool, probe_ends: &ProbeEnds) -> Event {
     let reaped = reap::reap();
     let mut child_end = None;
     for ended in reaped.ended {
@@ -254,7 +269,7 @@ fn reaped(child: Pid, terminal: bool) -> Event {
                 terminal::take_back();
             }
             child_end = Some(ended.end);
-        } else {
+        } else if !probe_ends.report(ended.pid, ended.end) {
             tracing::debug!(pid = ended.pid.as_raw(), end = ?ended.end, "reaped an orphan");
         }
     }

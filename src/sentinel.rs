@@ -213,10 +213,29 @@ impl InotifyWatch {
         Ok(())
     }
 
+    /// Re-arms until the watches match the file system: a directory created between
+    /// looking for the deepest existing one and watching it brings no event (its parent was
+    /// not watched for entries yet), so the deepest is looked for again after every arming
+    /// until it is the one watched. Bounded, for a tree that never stops changing; each
+    /// round's watches report what changes after it anyway.
+    fn rearm(&mut self, paths: &[PathBuf]) -> io::Result<()> {
+        for _ in 0..REARM_ROUNDS {
+            self.rearm_once(paths)?;
+            let settled = paths.iter().enumerate().all(|(sentinel, path)| {
+                self.watches.deepest(sentinel)
+                    == Some(deepest_existing_directory(path, Path::is_dir).as_path())
+            });
+            if settled {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Watches every directory the sentinels need now, then removes the watches no sentinel
     /// needs any more. Adding first means no moment without a watch; the kernel hands back
     /// the same watch for a directory (inode) already watched.
-    fn rearm(&mut self, paths: &[PathBuf]) -> io::Result<()> {
+    fn rearm_once(&mut self, paths: &[PathBuf]) -> io::Result<()> {
         let mut watches = Watches::default();
         for (sentinel, path) in paths.iter().enumerate() {
             let mut above: Option<(PathBuf, Need)> = None;
@@ -280,6 +299,9 @@ impl InotifyWatch {
         Ok(())
     }
 }
+
+/// How many times [`InotifyWatch::rearm`] arms at most before it trusts the watches' events.
+const REARM_ROUNDS: usize = 16;
 
 fn is_transient(error: &io::Error) -> bool {
     matches!(

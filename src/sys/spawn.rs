@@ -66,11 +66,17 @@ pub fn spawn(command: &[OsString], setup: ChildSetup) -> Result<Pid, SpawnError>
 /// and stdout on /dev/null (stdout belongs to the child; a probe's chatter is not its
 /// output) and stderr inherited, so its complaints reach the logs.
 pub fn spawn_probe(command: &[OsString]) -> Result<Pid, SpawnError> {
-    launch(command, ChildSetup::OwnGroupCleanSignals, |program| {
-        let mut builder = Command::new(program);
-        builder.stdin(Stdio::null()).stdout(Stdio::null());
-        builder
-    })
+    launch(
+        command,
+        ChildSetup::OwnGroupCleanSignals {
+            take_terminal: false,
+        },
+        |program| {
+            let mut builder = Command::new(program);
+            builder.stdin(Stdio::null()).stdout(Stdio::null());
+            builder
+        },
+    )
 }
 
 fn launch(

@@ -2,8 +2,8 @@
 //! rejects, URLs that can never work, and `exec:` readiness probes.
 
 use crate::harness::{
-    DEADLINE, Guillotine, Sentinel, Track, children_in_state, eventually, free_port, guillotine,
-    scratch,
+    DEADLINE, Guillotine, PROBE, Sentinel, Track, children_in_state, eventually, free_port,
+    guillotine, scratch,
 };
 use nix::sys::signal::Signal;
 
@@ -263,21 +263,71 @@ fn a_wait_timeout_ends_a_running_exec_try() {
 }
 
 #[test]
-fn exec_probes_are_refused_where_the_supervisor_reaps() {
+fn an_exec_probe_gates_the_sidecar_s_ready_file_through_the_supervisor_s_reaper() {
     let dir = scratch();
     let ready = dir.path().join("ready");
+    let flag = dir.path().join("flag");
+    let probe = format!("exec:test -e {}", flag.display());
     let mut sidecar = Guillotine::start(&[
         "--ready-file",
         ready.to_str().unwrap(),
         "--ready-when",
-        "exec:true",
+        &probe,
         "--",
-        "true",
+        PROBE,
     ]);
-    sidecar.expect_exit(125);
-    assert!(
-        sidecar.stderr().contains("guillotine run --wait-for"),
-        "{}",
-        sidecar.stderr()
-    );
+    sidecar.wait_ready();
+    // Tries run and fail (their ends reach the probe through the supervisor's reaper).
+    eventually("a failed try is logged", DEADLINE, || {
+        let stderr = sidecar.stderr();
+        if stderr.contains("exec probe: not ready") {
+            Ok(())
+        } else {
+            Err(stderr)
+        }
+    });
+    assert!(!ready.exists(), "not ready while the probe fails");
+    std::fs::write(&flag, b"").unwrap();
+    eventually("the ready file is written", DEADLINE, || {
+        if ready.exists() {
+            Ok(())
+        } else {
+            Err("no ready file".into())
+        }
+    });
+    sidecar.signal(Signal::SIGTERM);
+    sidecar.expect_exit(143);
+    sidecar.assert_nothing_left();
+}
+
+#[test]
+fn an_exec_try_running_when_the_stop_begins_is_not_left_behind() {
+    let dir = scratch();
+    let marker = format!("{}", 90_000 + std::process::id() % 9_000);
+    let probe = format!("exec:sleep {marker}");
+    let mut sidecar = Guillotine::start(&[
+        "--ready-file",
+        dir.path().join("ready").to_str().unwrap(),
+        "--ready-when",
+        &probe,
+        "--",
+        PROBE,
+    ]);
+    sidecar.wait_ready();
+    let running = || {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|entry| std::fs::read(entry.ok()?.path().join("cmdline")).ok())
+            .any(|cmdline| cmdline == format!("sleep\0{marker}\0").as_bytes())
+    };
+    eventually("the try runs", DEADLINE, || {
+        if running() {
+            Ok(())
+        } else {
+            Err("not yet".into())
+        }
+    });
+    sidecar.signal(Signal::SIGTERM);
+    sidecar.expect_exit(143);
+    assert!(!running(), "the exec try was left running");
 }
