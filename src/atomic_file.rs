@@ -67,7 +67,7 @@ fn create_temporary<T>(
         .parent()
         .filter(|parent| !parent.as_os_str().is_empty());
     if let Some(directory) = directory {
-        fs::create_dir_all(directory)?;
+        fs::create_dir_all(directory).map_err(|error| not_a_directory(directory, error))?;
     }
     let mut attempt = 0;
     loop {
@@ -102,6 +102,22 @@ fn random_suffix() -> u64 {
         hasher.write_u128(now.as_nanos());
     }
     hasher.finish()
+}
+
+/// create_dir_all says "File exists" when a file stands where a directory is needed: say
+/// which path that is.
+fn not_a_directory(directory: &Path, error: io::Error) -> io::Error {
+    if error.kind() != io::ErrorKind::AlreadyExists {
+        return error;
+    }
+    let culprit = directory
+        .ancestors()
+        .find(|ancestor| ancestor.exists() && !ancestor.is_dir())
+        .unwrap_or(directory);
+    io::Error::new(
+        io::ErrorKind::NotADirectory,
+        format!("{} exists and is not a directory", culprit.display()),
+    )
 }
 
 #[cfg(test)]
@@ -157,6 +173,18 @@ mod tests {
         fs::write(&stale, b"half").unwrap();
         write(&dir.path().join("done"), b"0\n", 0o644).unwrap();
         assert_eq!(fs::read(&stale).unwrap(), b"half");
+    }
+
+    #[test]
+    fn a_file_where_a_directory_is_needed_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("file");
+        fs::write(&file, b"").unwrap();
+        let error = write(&file.join("done"), b"0\n", 0o644).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            format!("{} exists and is not a directory", file.display())
+        );
     }
 
     #[test]

@@ -341,8 +341,9 @@ fn carry_out(action: Action, child: Pid, config: &Config, quit_calls: &mut QuitC
                 Why::Continue => tracing::debug!(targets = list, "continuing stopped processes"),
             }
             for target in targets {
-                if let Err(errno) = process::send(target, signal) {
-                    tracing::warn!(%errno, signal = name, %target, "cannot signal");
+                match process::send(target, signal) {
+                    Ok(()) => tracing::debug!(signal = name, %target, "sent signal"),
+                    Err(errno) => tracing::warn!(%errno, signal = name, %target, "cannot signal"),
                 }
             }
         }

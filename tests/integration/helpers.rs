@@ -285,3 +285,46 @@ fn termination_message_says_why_guillotine_stopped() {
         assert!(message.contains(part), "{message:?} lacks {part:?}");
     }
 }
+
+#[test]
+fn when_every_quit_url_fails_the_stop_signal_goes_at_once() {
+    // Nothing listens: the POST is refused at once. Waiting out a 60 s grace for a child
+    // nobody asked would only delay the Job.
+    let done = Sentinel::new();
+    let url = format!("http://127.0.0.1:{}/quitquitquit", free_port());
+    let mut sidecar = watching(&done, &["--quit-url", &url, "--grace", "60s"], &[]);
+    let ready = sidecar.wait_ready();
+    done.touch();
+    sidecar.wait_signal_seen(ready.pid, "TERM");
+    sidecar.expect_exit(0);
+    assert!(
+        sidecar.stderr().contains("every quit URL failed"),
+        "{}",
+        sidecar.stderr()
+    );
+    sidecar.assert_nothing_left();
+}
+
+#[test]
+fn a_quit_call_still_in_flight_at_exit_is_said_and_not_waited_for() {
+    // Accepts connections (the kernel's backlog) and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://127.0.0.1:{}/quitquitquit",
+        silent.local_addr().unwrap().port()
+    );
+    let done = Sentinel::new();
+    let mut sidecar = watching(&done, &["--quit-url", &url, "--grace", "200ms"], &[]);
+    let ready = sidecar.wait_ready();
+    done.touch();
+    sidecar.wait_signal_seen(ready.pid, "TERM");
+    sidecar.expect_exit(0);
+    assert!(
+        sidecar
+            .stderr()
+            .contains("exiting without waiting for quit URL calls still in flight"),
+        "{}",
+        sidecar.stderr()
+    );
+    drop(silent);
+}

@@ -22,6 +22,20 @@ fn child_ignoring_term_is_killed_after_grace() {
         "too slow: {took:?}"
     );
     run.assert_nothing_left();
+    // The escalation is a warning naming what was still running, and "stopping" is said
+    // before the signal goes out, not after.
+    let stderr = run.stderr();
+    let escalation = stderr
+        .lines()
+        .find(|line| line.contains("the grace period ran out"))
+        .unwrap_or_else(|| run.fail("no line about the grace running out"));
+    assert!(
+        escalation.contains("WARN") && escalation.contains(&format!("[{}]", ready.pid)),
+        "{escalation}"
+    );
+    let stopping = stderr.find("stopping").expect("a stopping line");
+    let signalled = stderr.find("sent signal").expect("a sent-signal line");
+    assert!(stopping < signalled, "{stderr}");
 }
 
 #[test]
