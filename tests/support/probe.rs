@@ -7,12 +7,17 @@
 //! guillotine-test-probe [--ignore SIG]... [--ignore-all] [--grandchildren N]
 //!                       [--orphan] [--orphan-workers N] [--orphan-exits] [--exit N] [--die SIG]
 //!                       [--serve-quit PORT] [--flood N] [--timestamps] [--chain N]
+//!                       [--tree SPEC]
 //! ```
 //! Lines: `ready pid=P pgid=G ppid=Q`,
 //! `grandchild pid=P pgid=G`, `orphan pid=P pgid=G`, `worker pid=P pgid=G`,
 //! `adopted pid=P ppid=Q`, `link pid=P pgid=G ppid=Q` (`--chain N`: N processes, each the
 //! child of the one before and each in a session of its own, as PostgreSQL starts its
-//! backends; they behave as the probe does for signals), `signal pid=P name=TERM` (with `--timestamps`: ` at=NS`, the
+//! backends; they behave as the probe does for signals), `node pid=P pgid=G ppid=Q
+//! path=I.J` (`--tree SPEC`: a process tree; SPEC is a comma-separated list of nodes, each
+//! node a run of flags — `s` setsid, `g` setpgid into a group of its own, `i` ignore TERM,
+//! `.` none —
+//! followed by its own children in parentheses, e.g. `s(i,g(i)),i`), `signal pid=P name=TERM` (with `--timestamps`: ` at=NS`, the
 //! CLOCK_MONOTONIC time it was taken, for latency measurements), `listening pid=P port=N`,
 //! `quit pid=P request=POST /quitquitquit` (then it exits 0, as envoy does when POSTed to).
 //! A signal that is not ignored then acts as it would by default (usually killing the probe).
@@ -40,6 +45,16 @@ struct Options {
     flood: u32,
     timestamps: bool,
     chain: u32,
+    tree: Vec<Node>,
+}
+
+/// One process of a `--tree`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Node {
+    setsid: bool,
+    own_group: bool,
+    ignores_term: bool,
+    children: Vec<Node>,
 }
 
 fn main() {
@@ -63,6 +78,7 @@ fn main() {
     if options.orphan {
         start_orphan(&options);
     }
+    start_tree(&options.tree, "", &options);
     for _ in 0..options.chain {
         if !in_new_child() {
             break;
@@ -91,6 +107,82 @@ fn main() {
         die_of(signal);
     }
     wait_for_signals(&options);
+}
+
+/// Forks each node of `nodes` (and, in it, its own children), then returns in the caller.
+/// Each node reports itself, then waits for signals, ignoring TERM if it says so.
+fn start_tree(nodes: &[Node], above: &str, options: &Options) {
+    for (index, node) in nodes.iter().enumerate() {
+        if !in_new_child() {
+            continue;
+        }
+        if node.setsid {
+            setsid().expect("setsid");
+        } else if node.own_group {
+            nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0)).expect("setpgid");
+        }
+        let path = format!("{above}{index}.");
+        say(&format!(
+            "node pid={} pgid={} ppid={} path={}",
+            getpid(),
+            getpgrp(),
+            getppid(),
+            path.trim_end_matches('.')
+        ));
+        start_tree(&node.children, &path, options);
+        let mut own = Options {
+            ignored: vec![],
+            ignore_all: false,
+            ..options.clone()
+        };
+        if node.ignores_term {
+            own.ignored.push(Signal::SIGTERM);
+        }
+        wait_for_signals(&own);
+    }
+}
+
+/// Reads `flags(children),flags…` (see the module docs); panics on anything else.
+fn parse_tree(spec: &str) -> Vec<Node> {
+    fn nodes(spec: &[u8], at: &mut usize) -> Vec<Node> {
+        let mut list = Vec::new();
+        loop {
+            let mut node = Node::default();
+            while let Some(flag) = spec.get(*at) {
+                match flag {
+                    b's' => node.setsid = true,
+                    b'g' => node.own_group = true,
+                    b'i' => node.ignores_term = true,
+                    b'.' => {}
+                    _ => break,
+                }
+                *at += 1;
+            }
+            if spec.get(*at) == Some(&b'(') {
+                *at += 1;
+                node.children = nodes(spec, at);
+                assert_eq!(spec.get(*at), Some(&b')'), "probe: --tree: ')' expected");
+                *at += 1;
+            }
+            list.push(node);
+            if spec.get(*at) != Some(&b',') {
+                return list;
+            }
+            *at += 1;
+        }
+    }
+    if spec.is_empty() {
+        return vec![];
+    }
+    let mut at = 0;
+    let tree = nodes(spec.as_bytes(), &mut at);
+    assert_eq!(
+        at,
+        spec.len(),
+        "probe: --tree: unexpected {:?}",
+        &spec[at..]
+    );
+    tree
 }
 
 /// Double fork: the orphan starts its own session, so it leaves the probe's group, and is
@@ -257,6 +349,7 @@ fn parse(args: Vec<String>) -> Options {
             "--flood" => options.flood = number(args.next()),
             "--timestamps" => options.timestamps = true,
             "--chain" => options.chain = number(args.next()),
+            "--tree" => options.tree = parse_tree(&args.next().expect("a tree")),
             other => panic!("probe: unknown argument {other}"),
         }
     }
