@@ -2,7 +2,7 @@
 //! `GUILLOTINE_*` environment variable.
 //!
 //! Owns: option names, help text, headings, examples. Never: validates values or touches the
-//! system (that is `config`, then `run`).
+//! system (that is `config`, then `event_loop`).
 
 use clap::{CommandFactory, Parser, ValueEnum};
 use std::ffi::OsString;

@@ -7,15 +7,15 @@
 use crate::cli::Invocation;
 use crate::config::Config;
 use crate::exit::Ending;
-use crate::{done, install, logging, main_container, run};
+use crate::{done, event_loop, install, logging, main_container};
 
 pub fn run(invocation: Invocation) -> Ending {
     match invocation {
         Invocation::Supervise(args) => {
             logging::init(args.logging.log_format);
             let outcome = Config::try_from(args)
-                .map_err(run::SetupError::from)
-                .and_then(run::run_to_end);
+                .map_err(event_loop::SetupError::from)
+                .and_then(event_loop::run_to_end);
             Ending::Exit(match outcome {
                 Ok(status) => status,
                 Err(error) => {

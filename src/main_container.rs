@@ -12,9 +12,9 @@ use crate::cli::{DoneOn, RunArgs};
 use crate::config::{Config, ConfigError};
 use crate::done;
 use crate::duration::parse_duration;
+use crate::event_loop;
 use crate::exit::{ChildEnd, SENTINEL_NOT_WRITTEN};
 use crate::readiness::{self, Probe, ProbeEnds, parse_probe};
-use crate::run;
 use crate::signal::raw_signal_name;
 use crate::sys::{reap, signals};
 use std::path::PathBuf;
@@ -73,7 +73,7 @@ fn run_command(args: &RunArgs) -> u8 {
         Ok(timeout) => timeout,
         Err(error) => return usage_error(&format!("--wait-timeout: {error}")),
     };
-    let runtime = match run::runtime() {
+    let runtime = match event_loop::runtime() {
         Ok(runtime) => runtime,
         Err(error) => return usage_error(&error.to_string()),
     };
@@ -93,7 +93,7 @@ fn run_command(args: &RunArgs) -> u8 {
             Waited::TimedOut => return NOT_READY,
             Waited::Signalled(signal) => return ChildEnd::Signaled(signal).shell_status(),
         }
-        match run::supervise(Config::for_command(args.command.clone())).await {
+        match event_loop::supervise(Config::for_command(args.command.clone())).await {
             Ok(status) => status,
             Err(error) => {
                 eprintln!("guillotine run: {error}");

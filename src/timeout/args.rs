@@ -4,7 +4,7 @@
 //! abbreviations (`--sig=INT`, `--pres`), `--` and the stop at the first operand, and the
 //! exact wording of every usage error. Never: prints, exits or starts anything.
 
-use super::number::parse_seconds;
+use super::duration::parse_seconds;
 use super::signal_names::parse_signal_operand;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;

@@ -10,8 +10,8 @@
 //! waiting for orphans): a drop-in must behave as the original does.
 
 pub mod args;
+pub mod duration;
 pub mod machine;
-pub mod number;
 pub mod run;
 pub mod signal_names;
 

@@ -4,8 +4,8 @@
 //! Never: decides (that is `machine`) or calls `waitpid` outside `sys::reap`.
 
 use super::args::{Quotes, TimeoutArgs, quote};
+use super::duration::timer;
 use super::machine::{Action, Event, KillAfter, TimeoutMachine, TimeoutPolicy};
-use super::number::timer;
 use super::signal_names::signal_name;
 use crate::exit::Ending;
 use crate::sys::{process, reap, signals, spawn};
@@ -15,7 +15,7 @@ use tokio::time::sleep_until;
 
 /// Runs COMMAND under the timeout. `program` is the name messages start with.
 pub fn run(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
-    match crate::run::runtime() {
+    match crate::event_loop::runtime() {
         Ok(runtime) => runtime.block_on(supervise(args, program, quotes)),
         Err(error) => {
             eprintln!("{program}: {error}");

@@ -3,7 +3,6 @@
 mod bad_input;
 mod exit_status;
 mod harness;
-mod helpers;
 mod lifetime;
 mod packaging;
 mod pid1;
@@ -13,6 +12,7 @@ mod sentinel;
 mod signals;
 mod stop_sequence;
 mod strtod;
+mod subcommands;
 mod terminal;
 mod termination_log;
 mod timeout_gnu;

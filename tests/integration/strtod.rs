@@ -1,7 +1,7 @@
 //! The DURATION scanner of the `timeout` mode against glibc's own strtod, the function GNU
 //! timeout calls.
 
-use guillotine::timeout::number::scan_double;
+use guillotine::timeout::duration::scan_double;
 use proptest::prelude::*;
 
 fn libc_strtod(text: &str) -> (f64, usize) {
