@@ -83,25 +83,8 @@ pub struct Args {
     )]
     pub interval: Option<String>,
 
-    /// First signal of the stop sequence, sent to the child's group and adopted orphans.
-    #[arg(
-        long,
-        value_name = "SIGNAL",
-        default_value = "TERM",
-        env = "GUILLOTINE_STOP_SIGNAL",
-        help_heading = "Stop sequence"
-    )]
-    pub stop_signal: String,
-
-    /// How long they have to exit after the stop signal before SIGKILL, e.g. 10s, 1m.
-    #[arg(
-        long,
-        value_name = "DURATION",
-        default_value = "10s",
-        env = "GUILLOTINE_GRACE",
-        help_heading = "Stop sequence"
-    )]
-    pub grace: String,
+    #[command(flatten)]
+    pub stop: StopArgs,
 
     /// Stop the child when this much time has passed since it started, e.g. 14d (exit 124,
     /// or 137 if SIGKILL was needed). 0 means no lifetime.
@@ -176,6 +159,31 @@ pub struct Args {
         num_args = 1..
     )]
     pub command: Vec<OsString>,
+}
+
+/// How the stop sequence runs. No clap defaults: `config` holds the one set of defaults
+/// (which `guillotine run` uses too), and the help text states them (checked by a test).
+#[derive(Debug, Default, clap::Args)]
+pub struct StopArgs {
+    /// First signal of the stop sequence, sent to the child's group and adopted orphans
+    /// [default: TERM].
+    #[arg(
+        long,
+        value_name = "SIGNAL",
+        env = "GUILLOTINE_STOP_SIGNAL",
+        help_heading = "Stop sequence"
+    )]
+    pub stop_signal: Option<String>,
+
+    /// How long they have to exit after the stop signal before SIGKILL, e.g. 10s, 1m
+    /// [default: 10s].
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "GUILLOTINE_GRACE",
+        help_heading = "Stop sequence"
+    )]
+    pub grace: Option<String>,
 }
 
 /// The log options every long-running mode shares.

@@ -5,14 +5,14 @@
 //! an accepted form. Never: touches the file system, the environment or any process; this is
 //! a pure function of its input.
 
-use crate::cli::Args;
+use crate::cli::{Args, RunArgs, StopArgs};
+use crate::command_line::CommandLine;
 use crate::duration::{DurationError, parse_duration};
 use crate::exit_map::{ExitMap, ExitMapError};
-use crate::readiness::{Probe, ProbeError, parse_probe};
-use crate::sentinel::PollSettings;
+use crate::probe::{Probe, ProbeError, parse_probe};
 use crate::signal::{SignalError, parse_signal};
 use crate::supervisor::StopPolicy;
-use std::ffi::OsString;
+use nix::sys::signal::Signal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -22,6 +22,9 @@ const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// `--grace`'s default, also used by `guillotine run`.
 const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// `--stop-signal`'s default, also used by `guillotine run`.
+const DEFAULT_STOP_SIGNAL: Signal = Signal::SIGTERM;
 
 /// The polling interval when inotify is unavailable and nothing else is said: aktsk/guillotine's.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
@@ -55,17 +58,18 @@ pub enum ConfigError {
         "--quit-url: {0:?} is not an http:// URL; use e.g. http://127.0.0.1:15000/quitquitquit"
     )]
     QuitUrl(String),
-}
-
-impl ConfigError {
-    pub const EXIT_CODE: u8 = 125;
+    #[error("no command given; usage: guillotine run --done PATH [OPTIONS] [--] COMMAND [ARGS]...")]
+    NoRunCommand,
+    #[error("--wait-for: {0}")]
+    WaitFor(ProbeError),
+    #[error("--wait-timeout: {0}")]
+    WaitTimeout(DurationError),
 }
 
 /// Everything a supervision needs, checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// Program and arguments; never empty.
-    pub command: Vec<OsString>,
+    pub command: CommandLine,
     pub sentinels: Vec<PathBuf>,
     pub poll: PollSettings,
     pub stop: StopPolicy,
@@ -79,6 +83,36 @@ pub struct Config {
     pub termination_log: Option<PathBuf>,
 }
 
+/// `guillotine run`'s configuration, checked. (Its sentinels and `--done-on` stay with the
+/// raw arguments: they are honoured even when the rest does not check.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunConfig {
+    /// Must all hold before COMMAND starts.
+    pub wait_for: Vec<Probe>,
+    pub wait_timeout: Duration,
+    /// COMMAND's supervision: the supervisor's defaults.
+    pub supervision: Config,
+}
+
+impl TryFrom<&RunArgs> for RunConfig {
+    type Error = ConfigError;
+
+    fn try_from(args: &RunArgs) -> Result<Self, ConfigError> {
+        let command =
+            CommandLine::new(args.command.iter().cloned()).ok_or(ConfigError::NoRunCommand)?;
+        Ok(RunConfig {
+            wait_for: probes(&args.wait_for).map_err(ConfigError::WaitFor)?,
+            wait_timeout: parse_duration(&args.wait_timeout).map_err(ConfigError::WaitTimeout)?,
+            supervision: Config::for_command(command),
+        })
+    }
+}
+
+/// Every probe of a repeated option, or the first that does not parse.
+fn probes(texts: &[String]) -> Result<Vec<Probe>, ProbeError> {
+    texts.iter().map(|text| parse_probe(text)).collect()
+}
+
 /// `--ready-file` and the probes that must hold before it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadyFile {
@@ -86,10 +120,38 @@ pub struct ReadyFile {
     pub probes: Vec<Probe>,
 }
 
+/// How sentinels are detected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PollSettings {
+    /// Poll even when inotify works (`--poll`).
+    pub forced: bool,
+    /// The interval whenever polling is in effect, forced or as a fallback.
+    pub interval: Duration,
+}
+
+/// The stop sequence `--stop-signal` and `--grace` ask for, defaults applied: the one place
+/// the defaults live.
+fn stop_policy(args: &StopArgs, quit_first: bool) -> Result<StopPolicy, ConfigError> {
+    let stop_signal = match &args.stop_signal {
+        Some(text) => parse_signal(text).map_err(ConfigError::StopSignal)?,
+        None => DEFAULT_STOP_SIGNAL,
+    };
+    let grace = match &args.grace {
+        Some(text) => parse_duration(text).map_err(ConfigError::Grace)?,
+        None => DEFAULT_GRACE,
+    };
+    Ok(StopPolicy {
+        stop_signal,
+        grace,
+        kill_wait: KILL_WAIT,
+        quit_first,
+    })
+}
+
 impl Config {
     /// The supervisor's defaults for one command: no sentinel, lifetime, remapping or
     /// readiness (what `guillotine run` needs).
-    pub fn for_command(command: Vec<OsString>) -> Self {
+    pub fn for_command(command: CommandLine) -> Self {
         Config {
             command,
             sentinels: vec![],
@@ -98,7 +160,7 @@ impl Config {
                 interval: DEFAULT_POLL_INTERVAL,
             },
             stop: StopPolicy {
-                stop_signal: nix::sys::signal::Signal::SIGTERM,
+                stop_signal: DEFAULT_STOP_SIGNAL,
                 grace: DEFAULT_GRACE,
                 kill_wait: KILL_WAIT,
                 quit_first: false,
@@ -116,11 +178,8 @@ impl TryFrom<Args> for Config {
     type Error = ConfigError;
 
     fn try_from(args: Args) -> Result<Self, ConfigError> {
-        if args.command.is_empty() {
-            return Err(ConfigError::NoCommand);
-        }
-        let grace = parse_duration(&args.grace).map_err(ConfigError::Grace)?;
-        let stop_signal = parse_signal(&args.stop_signal).map_err(ConfigError::StopSignal)?;
+        let command = CommandLine::new(args.command).ok_or(ConfigError::NoCommand)?;
+        let stop = stop_policy(&args.stop, !args.quit_url.is_empty())?;
         let fallback_interval = match &args.interval {
             None => DEFAULT_POLL_INTERVAL,
             Some(text) => match text.parse::<u64>() {
@@ -151,12 +210,7 @@ impl TryFrom<Args> for Config {
         };
         let exit_map = ExitMap::parse(args.exit_map.iter().map(String::as_str))
             .map_err(ConfigError::ExitMap)?;
-        let probes = args
-            .ready_when
-            .iter()
-            .map(|text| parse_probe(text))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(ConfigError::ReadyWhen)?;
+        let probes = probes(&args.ready_when).map_err(ConfigError::ReadyWhen)?;
         let ready = match (args.ready_file, probes.is_empty()) {
             (Some(path), _) => Some(ReadyFile { path, probes }),
             (None, true) => None,
@@ -165,7 +219,7 @@ impl TryFrom<Args> for Config {
         if let Some(bad) = args
             .quit_url
             .iter()
-            .find(|url| crate::http::check_url(url).is_err())
+            .find(|url| crate::url::check_url(url).is_err())
         {
             return Err(ConfigError::QuitUrl(bad.clone()));
         }
@@ -174,15 +228,10 @@ impl TryFrom<Args> for Config {
             exit_map,
             ready,
             termination_log: args.termination_log,
-            command: args.command,
+            command,
             sentinels: args.watch,
             poll,
-            stop: StopPolicy {
-                stop_signal,
-                grace,
-                kill_wait: KILL_WAIT,
-                quit_first: !args.quit_url.is_empty(),
-            },
+            stop,
             quit_urls: args.quit_url,
         })
     }
@@ -205,7 +254,7 @@ mod tests {
     #[test]
     fn defaults_are_term_and_ten_seconds() {
         let config = config(&["--", "sleep", "1"]).unwrap();
-        assert_eq!(config.command, vec![OsString::from("sleep"), "1".into()]);
+        assert_eq!(config.command, CommandLine::new(["sleep", "1"]).unwrap());
         assert_eq!(config.stop.stop_signal, Signal::SIGTERM);
         assert_eq!(config.stop.grace, Duration::from_secs(10));
         assert_eq!(
@@ -219,6 +268,28 @@ mod tests {
                 interval: Duration::from_secs(1)
             }
         );
+    }
+
+    #[test]
+    fn the_stop_defaults_have_one_source_and_the_help_states_them() {
+        use clap::CommandFactory;
+        let supervisor = config(&["--", "true"]).unwrap();
+        let run = Config::for_command(CommandLine::new(["true"]).unwrap());
+        assert_eq!(supervisor.stop, run.stop);
+        let help = Args::command().render_help().to_string().replace('\n', " ");
+        let help: String = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        for default in [
+            format!(
+                "[default: {}]",
+                crate::signal::signal_name(DEFAULT_STOP_SIGNAL).trim_start_matches("SIG")
+            ),
+            format!(
+                "[default: {}]",
+                crate::duration::format_duration(DEFAULT_GRACE)
+            ),
+        ] {
+            assert!(help.contains(&default), "the help lacks {default}: {help}");
+        }
     }
 
     #[test]
@@ -254,7 +325,7 @@ mod tests {
         );
         assert_eq!(
             config.command,
-            vec![OsString::from("envoy"), "-c".into(), "x.yaml".into()]
+            CommandLine::new(["envoy", "-c", "x.yaml"]).unwrap()
         );
     }
 

@@ -7,7 +7,7 @@
 
 use crate::atomic_file;
 use crate::cli::DoneArgs;
-use crate::exit::SENTINEL_NOT_WRITTEN;
+use crate::exit::status::SENTINEL_NOT_WRITTEN;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;

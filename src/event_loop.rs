@@ -45,7 +45,7 @@ impl SetupError {
             SetupError::Config(_)
             | SetupError::Sentinel(_)
             | SetupError::Signals(_)
-            | SetupError::Runtime(_) => ConfigError::EXIT_CODE,
+            | SetupError::Runtime(_) => crate::exit::status::USAGE,
         }
     }
 }
@@ -232,7 +232,7 @@ fn report(verdict: &Verdict, elapsed: Duration, config: &Config) {
             child: verdict.child,
             status: verdict.status,
         };
-        let program = config.command[0].to_string_lossy();
+        let program = config.command.program().to_string_lossy();
         termination::write(&path, &termination::message(&summary, &program));
     }
 }

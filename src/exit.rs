@@ -6,11 +6,6 @@
 //! before any `--exit-map` rule. Never: touches a process or reads a raw wait status (that is
 //! `sys::reap`).
 
-/// `guillotine run` and `guillotine done`: a sentinel could not be written, even after
-/// retrying, so the sidecar will not stop. Apart from every other status guillotine gives
-/// (0, 124–127, 128 + N) and from GNU `timeout`'s.
-pub const SENTINEL_NOT_WRITTEN: u8 = 123;
-
 /// How the child ended, as its parent's `waitpid` saw it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildEnd {
@@ -65,12 +60,18 @@ pub enum Ending {
     },
 }
 
-/// The exit statuses guillotine chooses itself; every other status is the child's. The
-/// values are coreutils `timeout`'s, so scripts written for it read them the same way.
+/// The exit statuses guillotine chooses itself; every other status is the child's. 124–127
+/// and 137 are coreutils `timeout`'s, so scripts written for it read them the same way. The
+/// README's exit-status table is the one list for users; these are the only literals.
 pub mod status {
-    /// The lifetime ran out (or `run --wait-for` did not hold in time).
+    /// `guillotine run` and `guillotine done`: a sentinel could not be written, even after
+    /// retrying, so the sidecar will not stop. Apart from every other status guillotine gives
+    /// (0, 124–127, 128 + N) and from GNU `timeout`'s.
+    pub const SENTINEL_NOT_WRITTEN: u8 = 123;
+    /// The lifetime ran out, `run --wait-for` did not hold in time, or (`timeout` mode) the
+    /// command timed out.
     pub const TIMED_OUT: u8 = 124;
-    /// A usage or set-up error of guillotine's own.
+    /// A usage or set-up error of guillotine's own (GNU's EXIT_CANCELED).
     pub const USAGE: u8 = 125;
     /// COMMAND exists but cannot be run.
     pub const CANNOT_RUN: u8 = 126;

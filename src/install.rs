@@ -23,7 +23,7 @@ pub fn run(args: &InstallArgs) -> u8 {
                 "guillotine install: cannot install into {}: {error}",
                 args.dir.display()
             );
-            125
+            crate::exit::status::USAGE
         }
     }
 }

@@ -37,6 +37,7 @@
 
 pub mod atomic_file;
 pub mod cli;
+pub mod command_line;
 pub mod config;
 pub mod dispatch;
 pub mod done;
@@ -48,6 +49,7 @@ pub mod http;
 pub mod install;
 pub mod logging;
 pub mod main_container;
+pub mod probe;
 pub mod reach;
 pub mod readiness;
 pub mod sentinel;
@@ -57,3 +59,4 @@ pub mod supervisor;
 pub mod sys;
 pub mod termination;
 pub mod timeout;
+pub mod url;

@@ -9,19 +9,17 @@
 //! Never: exits without deciding about the sentinel, or starts COMMAND after a signal.
 
 use crate::cli::{DoneOn, RunArgs};
-use crate::config::{Config, ConfigError};
+use crate::config::RunConfig;
 use crate::done;
-use crate::duration::parse_duration;
 use crate::event_loop;
-use crate::exit::{ChildEnd, SENTINEL_NOT_WRITTEN};
-use crate::readiness::{self, Probe, ProbeEnds, parse_probe};
+use crate::exit::ChildEnd;
+use crate::exit::status::{SENTINEL_NOT_WRITTEN, TIMED_OUT, USAGE};
+use crate::probe::Probe;
+use crate::readiness::{self, ProbeEnds};
 use crate::signal::raw_signal_name;
 use crate::sys::{reap, signals};
 use std::path::PathBuf;
 use std::time::Duration;
-
-/// The status when `--wait-for` did not hold in time (as a timed-out `timeout`).
-const NOT_READY: u8 = 124;
 
 /// Runs COMMAND and returns guillotine's status, after writing the sentinels as `--done-on`
 /// says.
@@ -33,7 +31,7 @@ pub fn run(args: RunArgs) -> u8 {
 /// The arguments were refused before they could be read (clap's usage errors), but they
 /// name sentinels to write: writes them with 125, as any other usage error of `run` does.
 pub fn refused(sentinels: &[PathBuf]) -> u8 {
-    finish(sentinels, DoneOn::Always, ConfigError::EXIT_CODE)
+    finish(sentinels, DoneOn::Always, USAGE)
 }
 
 /// Writes the sentinels with `status` if `done_on` says so; the status to exit with:
@@ -60,24 +58,15 @@ fn finish(sentinels: &[PathBuf], done_on: DoneOn, status: u8) -> u8 {
 }
 
 fn run_command(args: &RunArgs) -> u8 {
-    let probes = match args
-        .wait_for
-        .iter()
-        .map(|text| parse_probe(text))
-        .collect::<Result<Vec<_>, _>>()
-    {
-        Ok(probes) => probes,
-        Err(error) => return usage_error(&format!("--wait-for: {error}")),
-    };
-    let wait_timeout = match parse_duration(&args.wait_timeout) {
-        Ok(timeout) => timeout,
-        Err(error) => return usage_error(&format!("--wait-timeout: {error}")),
+    let config = match RunConfig::try_from(args) {
+        Ok(config) => config,
+        Err(error) => return usage_error(&error.to_string()),
     };
     let runtime = match event_loop::runtime() {
         Ok(runtime) => runtime,
         Err(error) => return usage_error(&error.to_string()),
     };
-    runtime.block_on(async {
+    let status = runtime.block_on(async {
         // Before the wait: without a handler, a TERM during it would kill us without a
         // sentinel (and as PID 1 the kernel would drop it). Kept registered until COMMAND's
         // supervision has registered its own, so that no moment is without one.
@@ -88,19 +77,22 @@ fn run_command(args: &RunArgs) -> u8 {
                 return usage_error(&format!("cannot install signal handlers: {error}"));
             }
         };
-        match wait_for(&probes, wait_timeout, &mut signals).await {
+        match wait_for(&config.wait_for, config.wait_timeout, &mut signals).await {
             Waited::Ready => {}
-            Waited::TimedOut => return NOT_READY,
+            Waited::TimedOut => return TIMED_OUT,
             Waited::Signalled(signal) => return ChildEnd::Signaled(signal).shell_status(),
         }
-        match event_loop::supervise(Config::for_command(args.command.clone())).await {
+        match event_loop::supervise(config.supervision).await {
             Ok(status) => status,
             Err(error) => {
                 eprintln!("guillotine run: {error}");
                 error.exit_code()
             }
         }
-    })
+    });
+    // A probe's HTTP call still in flight is not waited for.
+    runtime.shutdown_background();
+    status
 }
 
 /// How the wait for readiness ended.
@@ -172,7 +164,7 @@ fn ends_the_wait(signal: i32) -> bool {
 
 fn usage_error(message: &str) -> u8 {
     eprintln!("guillotine run: {message}");
-    ConfigError::EXIT_CODE
+    USAGE
 }
 
 #[cfg(test)]

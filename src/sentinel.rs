@@ -11,6 +11,7 @@
 //! syscalls itself (that is `sys::inotify` and `sys::mounts`), or keeps a timer in inotify
 //! mode (waiting costs nothing until something changes).
 
+use crate::config::PollSettings;
 use crate::sys::inotify::{AddWatchFlags, Inotify, WatchDescriptor};
 use crate::sys::mounts::MountTable;
 use nix::errno::Errno;
@@ -33,15 +34,6 @@ pub enum SentinelError {
         path: PathBuf,
         source: std::io::Error,
     },
-}
-
-/// How sentinels are detected.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PollSettings {
-    /// Poll even when inotify works (`--poll`).
-    pub forced: bool,
-    /// The interval whenever polling is in effect, forced or as a fallback.
-    pub interval: Duration,
 }
 
 /// Watches a set of sentinel paths. With no path it never fires.

@@ -5,8 +5,10 @@
 //! Never: waits for the child. It returns a pid, not a waitable handle: only `reap` calls
 //! `waitpid`.
 
+use crate::command_line::CommandLine;
+use crate::exit::status;
 use nix::unistd::Pid;
-use std::ffi::OsString;
+use std::ffi::OsStr;
 use std::io;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -38,8 +40,8 @@ impl SpawnError {
     /// `timeout`, `env` and `nohup` do).
     pub fn exit_code(&self) -> u8 {
         match self {
-            SpawnError::NotFound { .. } => 127,
-            SpawnError::NotExecutable { .. } | SpawnError::CannotRun { .. } => 126,
+            SpawnError::NotFound { .. } => status::NOT_FOUND,
+            SpawnError::NotExecutable { .. } | SpawnError::CannotRun { .. } => status::CANNOT_RUN,
         }
     }
 }
@@ -58,14 +60,14 @@ pub enum ChildSetup {
 }
 
 /// Starts `command` (program and arguments, `PATH` searched) with stdio inherited.
-pub fn spawn(command: &[OsString], setup: ChildSetup) -> Result<Pid, SpawnError> {
+pub fn spawn(command: &CommandLine, setup: ChildSetup) -> Result<Pid, SpawnError> {
     launch(command, setup, |program| Command::new(program))
 }
 
 /// Starts a readiness probe's `command` as [`ChildSetup::OwnGroupCleanSignals`], with stdin
 /// and stdout on /dev/null (stdout belongs to the child; a probe's chatter is not its
 /// output) and stderr inherited, so its complaints reach the logs.
-pub fn spawn_probe(command: &[OsString]) -> Result<Pid, SpawnError> {
+pub fn spawn_probe(command: &CommandLine) -> Result<Pid, SpawnError> {
     launch(
         command,
         ChildSetup::OwnGroupCleanSignals {
@@ -80,15 +82,13 @@ pub fn spawn_probe(command: &[OsString]) -> Result<Pid, SpawnError> {
 }
 
 fn launch(
-    command: &[OsString],
+    command: &CommandLine,
     setup: ChildSetup,
-    new: impl FnOnce(&OsString) -> Command,
+    new: impl FnOnce(&OsStr) -> Command,
 ) -> Result<Pid, SpawnError> {
-    let (program, args) = command
-        .split_first()
-        .expect("config guarantees a non-empty command");
+    let program = command.program();
     let mut builder = new(program);
-    builder.args(args);
+    builder.args(command.args());
     match setup {
         ChildSetup::OwnGroupCleanSignals { take_terminal } => {
             builder.process_group(0);

@@ -6,12 +6,21 @@
 
 use super::duration::parse_seconds;
 use super::signal_names::parse_signal_operand;
+use crate::command_line::CommandLine;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;
 
 /// A checked `timeout` command line.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeoutArgs {
+    pub options: TimeoutOptions,
+    /// COMMAND and its arguments.
+    pub command: CommandLine,
+}
+
+/// The options of a `timeout` command line, DURATION included.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TimeoutOptions {
     /// DURATION in seconds (0: no timeout; may be infinite).
     pub seconds: f64,
     /// `-k`: seconds after the first signal before KILL (0: never).
@@ -21,8 +30,6 @@ pub struct TimeoutArgs {
     pub foreground: bool,
     pub preserve_status: bool,
     pub verbose: bool,
-    /// COMMAND and its arguments; never empty.
-    pub command: Vec<OsString>,
 }
 
 /// What the command line asks for.
@@ -64,14 +71,13 @@ const LONG: [(&str, Flag); 7] = [
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[OsString], quotes: Quotes) -> Parsed {
-    let mut parsed = TimeoutArgs {
+    let mut parsed = TimeoutOptions {
         seconds: 0.0,
         kill_after: 0.0,
         signal: libc::SIGTERM,
         foreground: false,
         preserve_status: false,
         verbose: false,
-        command: vec![],
     };
     let mut index = 0;
     while let Some(arg) = args.get(index) {
@@ -168,13 +174,18 @@ pub fn parse(args: &[OsString], quotes: Quotes) -> Parsed {
         Ok(seconds) => seconds,
         Err(error) => return error,
     };
-    parsed.command = operands[1..].to_vec();
-    Parsed::Run(parsed)
+    match CommandLine::new(operands[1..].iter().cloned()) {
+        Some(command) => Parsed::Run(TimeoutArgs {
+            options: parsed,
+            command,
+        }),
+        None => Parsed::Usage(None),
+    }
 }
 
 /// Records one option; an `Err` is the final answer (help, version or a usage error).
 fn apply(
-    parsed: &mut TimeoutArgs,
+    parsed: &mut TimeoutOptions,
     flag: Flag,
     value: Option<OsString>,
     quotes: Quotes,
@@ -326,29 +337,31 @@ mod tests {
             "cmd",
             "-x",
         ]);
-        assert_eq!(parsed.signal, 2);
-        assert_eq!(parsed.kill_after, 1.0);
-        assert!(parsed.verbose && parsed.preserve_status && parsed.foreground);
-        assert_eq!(parsed.seconds, 120.0);
-        assert_eq!(parsed.command, vec![OsString::from("cmd"), "-x".into()]);
-        assert_eq!(run(&["--sig=HUP", "1", "x"]).signal, 1);
-        assert_eq!(run(&["--signal", "USR1", "1", "x"]).signal, 10);
-        assert_eq!(run(&["--kill-after=2", "1", "x"]).kill_after, 2.0);
-        assert_eq!(run(&["-sKILL", "1", "x"]).signal, 9);
+        assert_eq!(parsed.options.signal, 2);
+        assert_eq!(parsed.options.kill_after, 1.0);
+        assert!(
+            parsed.options.verbose && parsed.options.preserve_status && parsed.options.foreground
+        );
+        assert_eq!(parsed.options.seconds, 120.0);
+        assert_eq!(parsed.command, CommandLine::new(["cmd", "-x"]).unwrap());
+        assert_eq!(run(&["--sig=HUP", "1", "x"]).options.signal, 1);
+        assert_eq!(run(&["--signal", "USR1", "1", "x"]).options.signal, 10);
+        assert_eq!(run(&["--kill-after=2", "1", "x"]).options.kill_after, 2.0);
+        assert_eq!(run(&["-sKILL", "1", "x"]).options.signal, 9);
     }
 
     #[test]
     fn options_stop_at_the_first_operand_or_double_dash() {
         assert_eq!(
             run(&["1", "-v", "x"]).command,
-            vec![OsString::from("-v"), "x".into()]
+            CommandLine::new(["-v", "x"]).unwrap()
         );
-        assert!(!run(&["1", "-v", "x"]).verbose);
+        assert!(!run(&["1", "-v", "x"]).options.verbose);
         assert_eq!(
             run(&["0.2", "--", "sleep"]).command,
-            vec![OsString::from("--"), "sleep".into()]
+            CommandLine::new(["--", "sleep"]).unwrap()
         );
-        assert_eq!(run(&["--", "1", "x"]).seconds, 1.0);
+        assert_eq!(run(&["--", "1", "x"]).options.seconds, 1.0);
         assert_eq!(
             error(&["--", "-1", "x"]).unwrap(),
             "invalid time interval '-1'"

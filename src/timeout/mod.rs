@@ -61,7 +61,7 @@ pub fn main(program: &str, argv: &[OsString]) -> Ending {
                 eprintln!("{program}: {message}");
             }
             eprintln!("Try '{program} --help' for more information.");
-            Ending::Exit(125)
+            Ending::Exit(crate::exit::status::USAGE)
         }
     }
 }

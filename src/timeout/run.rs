@@ -25,7 +25,7 @@ pub fn run(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
 }
 
 async fn supervise(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
-    if !args.foreground {
+    if !args.options.foreground {
         process::lead_own_group();
     }
     let triggers = [
@@ -34,19 +34,19 @@ async fn supervise(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
         libc::SIGQUIT,
         libc::SIGHUP,
         libc::SIGTERM,
-        args.signal,
+        args.options.signal,
     ];
     let mut signals = match signals::SignalListener::register(&triggers) {
         Ok(signals) => signals,
         Err(error) => {
             eprintln!("{program}: cannot install signal handlers: {error}");
-            return Ending::Exit(125);
+            return Ending::Exit(crate::exit::status::USAGE);
         }
     };
     // Not stopped when a background job touches the terminal; the child gets them back.
     process::ignore(libc::SIGTTIN);
     process::ignore(libc::SIGTTOU);
-    let command = quote(&args.command[0], quotes);
+    let command = quote(args.command.program(), quotes);
     let child = match spawn::spawn(&args.command, spawn::ChildSetup::SameGroupInheritedSignals) {
         Ok(child) => child,
         Err(error) => {
@@ -58,17 +58,17 @@ async fn supervise(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
         }
     };
     let policy = TimeoutPolicy {
-        signal: args.signal,
-        kill_after: if args.kill_after > 0.0 {
-            KillAfter::After(timer(args.kill_after))
+        signal: args.options.signal,
+        kill_after: if args.options.kill_after > 0.0 {
+            KillAfter::After(timer(args.options.kill_after))
         } else {
             KillAfter::Disabled
         },
-        foreground: args.foreground,
-        preserve_status: args.preserve_status,
-        verbose: args.verbose,
+        foreground: args.options.foreground,
+        preserve_status: args.options.preserve_status,
+        verbose: args.options.verbose,
     };
-    let mut machine = TimeoutMachine::new(policy, timer(args.seconds), Instant::now());
+    let mut machine = TimeoutMachine::new(policy, timer(args.options.seconds), Instant::now());
     loop {
         let deadline = machine.deadline();
         let event = tokio::select! {
