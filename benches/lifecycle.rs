@@ -17,6 +17,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -215,9 +216,28 @@ fn kilobytes(file: &str, pid: u32, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// An idle wrapper around `sleep 3600`, in a process group of its own. Dropped, it is
+/// stopped the way its users stop it (TERM, which every wrapper here passes on to `sleep`),
+/// then its group is killed: the bench ends only what it started.
 struct Idle {
     name: String,
     child: Child,
+}
+
+impl Drop for Idle {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if !matches!(self.child.try_wait(), Ok(None)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
 }
 
 fn main() {
@@ -328,14 +348,8 @@ fn main() {
             "| {} | {rss} | {pss} | {switches} |\n",
             wrapper.name
         ));
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(pid as i32),
-            nix::sys::signal::Signal::SIGKILL,
-        );
-        let _ = wrapper.child.wait();
     }
-    // The `sleep` children of the killed wrappers: end them too.
-    let _ = Command::new("pkill").args(["-f", "sleep 3600"]).status();
+    drop(idle);
 
     table.push_str("\n### Binary size (bytes)\n\n| build | size |\n|---|---|\n");
     for (name, path) in [
@@ -367,6 +381,7 @@ fn start_idle(name: String, prefix: &[String]) -> Idle {
         .env("GUILLOTINE_LOG", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
+        .process_group(0)
         .spawn()
         .unwrap();
     Idle { name, child }

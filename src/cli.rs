@@ -128,7 +128,8 @@ pub struct Args {
     pub ready_file: Option<PathBuf>,
 
     /// When the child counts as ready (repeatable, all must hold): tcp://HOST:PORT,
-    /// http://HOST:PORT/PATH (2xx) or file:PATH. Without it: as soon as it started.
+    /// http://HOST:PORT/PATH (2xx), file:PATH or exec:PROGRAM ARGS (exit 0). Without it: as
+    /// soon as it started.
     #[arg(
         long,
         value_name = "PROBE",
@@ -289,6 +290,7 @@ pub enum DoneOn {
 #[derive(Debug, Parser)]
 #[command(
     name = "guillotine done",
+    bin_name = "guillotine done",
     version = VERSION,
     allow_negative_numbers = true,
     about = "Writes each sentinel atomically (a temporary file, then rename), its content the \
@@ -313,6 +315,7 @@ pub struct DoneArgs {
 #[derive(Debug, Parser)]
 #[command(
     name = "guillotine install",
+    bin_name = "guillotine install",
     version = VERSION,
     about = "Copies this executable into DIR as `guillotine` (atomically, mode 0555) with a \
              `timeout` link beside it, for an init container to equip any sidecar image."

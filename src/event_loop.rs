@@ -1,9 +1,10 @@
 //! The event loop: where the pure supervisor meets the system.
 //!
 //! Owns: the start-up order (signal handlers, subreaper, sentinel watch armed and checked,
-//! then the child), the one `select!` over signals, sentinel changes and the supervisor's
-//! deadline, and carrying out each [`Action`]. Errors before the child starts are
-//! [`SetupError`]s; after it starts, errors are logged and supervision goes on.
+//! then the child), the loop (wakes from [`crate::wake`] and quit-URL answers become events
+//! for the supervisor; its actions are carried out here) and the exit report. Errors before
+//! the child starts are [`SetupError`]s; after it starts, errors are logged and supervision
+//! goes on.
 //! Never: decides (that is `supervisor`), calls `waitpid` outside `sys::reap`, or blocks.
 
 use crate::config::{Config, ConfigError, ReadyFile};
@@ -11,17 +12,18 @@ use crate::exit::ChildEnd;
 use crate::reach::{Roots, Target};
 use crate::readiness::{self, ProbeEnds};
 use crate::sentinel::{SentinelError, SentinelWatch};
+use crate::signal::FORWARDED;
 use crate::signal::{raw_signal_name, signal_name};
 use crate::supervisor::{Action, Event, Supervisor, Verdict, Why};
 use crate::sys::{process, reap, signals, spawn, terminal};
 use crate::termination::{self, Summary};
+use crate::wake::{self, Wake, Wakes};
 use crate::{atomic_file, http};
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpgrp, getpid};
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 use tokio::task::{JoinError, JoinHandle, JoinSet};
-use tokio::time::sleep_until;
 
 /// Something went wrong before the child started: guillotine exits with [`Self::exit_code`].
 #[derive(Debug, thiserror::Error)]
@@ -50,13 +52,9 @@ impl SetupError {
     }
 }
 
-/// A single-threaded runtime: guillotine's whole life is one event loop.
+/// A single-threaded runtime for a supervision.
 pub fn runtime() -> Result<tokio::runtime::Runtime, SetupError> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .enable_time()
-        .build()
-        .map_err(SetupError::Runtime)
+    wake::runtime().map_err(SetupError::Runtime)
 }
 
 /// Runs one supervision on its own runtime and returns guillotine's exit status. Calls
@@ -68,11 +66,56 @@ pub fn run_to_end(config: Config) -> Result<u8, SetupError> {
     status
 }
 
-/// Runs one supervision to its end and returns guillotine's exit status.
+/// Runs one supervision to its end and returns guillotine's exit status: start-up, the
+/// loop, the report.
 pub async fn supervise(config: Config) -> Result<u8, SetupError> {
+    let signals = register_signals()?;
+    supervise_with(config, signals).await
+}
+
+/// Registers the handlers a supervision needs: CHLD and every forwarded signal.
+pub fn register_signals() -> Result<signals::SignalListener, SetupError> {
+    let forwarded = FORWARDED.map(|signal| signal as i32);
+    signals::SignalListener::register(&forwarded).map_err(SetupError::Signals)
+}
+
+/// [`supervise`] with handlers registered earlier by [`register_signals`] (`guillotine
+/// run` registers them before its wait, and a signal pending in them is not lost).
+pub async fn supervise_with(
+    config: Config,
+    signals: signals::SignalListener,
+) -> Result<u8, SetupError> {
     let started = Instant::now();
-    let forwarded = signals::FORWARDED.map(|signal| signal as i32);
-    let mut signals = signals::SignalListener::register(&forwarded).map_err(SetupError::Signals)?;
+    let Some(supervision) = start(&config, signals)? else {
+        return Ok(0);
+    };
+    let verdict = supervision.run(&config).await;
+    report(&verdict, started.elapsed(), &config);
+    Ok(verdict.status)
+}
+
+/// A supervision whose child runs.
+struct Supervision {
+    child: Pid,
+    /// guillotine handed the terminal's foreground to the child.
+    terminal: bool,
+    wakes: Wakes,
+    supervisor: Supervisor,
+    probe_ends: ProbeEnds,
+    readiness: Option<JoinHandle<()>>,
+    quit_calls: QuitCalls,
+    /// `/proc` could not be read for the process tree (said once).
+    blind: bool,
+}
+
+/// The start-up order: signal handlers (before any child can exist, so no SIGCHLD is
+/// missed; as PID 1 the kernel drops signals without one), subreaper, the sentinel watch
+/// armed *then* looked at, then the child. None: a sentinel already exists (a restarted
+/// sidecar whose job is done), so the command is not started.
+fn start(
+    config: &Config,
+    signals: signals::SignalListener,
+) -> Result<Option<Supervision>, SetupError> {
     if process::is_pid1() {
         tracing::debug!("running as PID 1: reaping every process of the namespace");
     } else if let Err(errno) = process::become_subreaper() {
@@ -81,7 +124,7 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
     let mut sentinel = SentinelWatch::arm(&config.sentinels, config.poll)?;
     if let Some(path) = sentinel.find_existing() {
         tracing::info!(sentinel = %path.display(), "sentinel already exists; not starting the command (restart after completion)");
-        return Ok(0);
+        return Ok(None);
     }
     let terminal = terminal::holds_foreground();
     let child = spawn::spawn(
@@ -93,7 +136,7 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
     tracing::info!(
         pid = child.as_raw(),
         pgid = child.as_raw(),
-        command = ?config.command,
+        command = ?config.command.words().collect::<Vec<_>>(),
         "child started"
     );
     let roots = Roots {
@@ -101,7 +144,7 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
         own_group: getpgrp().as_raw(),
         child: child.as_raw(),
     };
-    let mut supervisor = Supervisor::new(
+    let supervisor = Supervisor::new(
         config.stop,
         config.exit_map.clone(),
         config.lifetime,
@@ -109,60 +152,95 @@ pub async fn supervise(config: Config) -> Result<u8, SetupError> {
         Instant::now(),
     );
     let probe_ends = ProbeEnds::default();
-    let mut readiness = config
+    let readiness = config
         .ready
         .clone()
         .map(|ready| tokio::spawn(ready_file(ready, probe_ends.clone())));
-    let mut quit_calls = QuitCalls::default();
-    loop {
-        let deadline = supervisor.deadline();
-        let event = tokio::select! {
-            delivery = signals.next() => match delivery {
-                signals::Delivery::ChildChanged => reaped(child, terminal, &probe_ends),
-                signals::Delivery::Signal(number) => match Signal::try_from(number) {
-                    Ok(signal) => Event::SignalReceived(signal),
-                    Err(_) => continue,
-                },
-            },
-            () = sentinel.changed() => match sentinel.find_existing() {
-                Some(path) => {
-                    tracing::info!(sentinel = %path.display(), "sentinel appeared");
-                    sentinel.disarm();
-                    Event::SentinelAppeared
-                }
-                None => continue,
-            },
-            Some(answer) = quit_calls.calls.join_next(), if !quit_calls.calls.is_empty() => {
-                match quit_calls.answered(answer) {
+    Ok(Some(Supervision {
+        child,
+        terminal,
+        wakes: Wakes::with_sentinel(signals, sentinel),
+        supervisor,
+        probe_ends,
+        readiness,
+        quit_calls: QuitCalls::default(),
+        blind: false,
+    }))
+}
+
+impl Supervision {
+    /// The loop: each wake becomes an event for the supervisor, whose actions are carried
+    /// out, until it hands back its verdict.
+    async fn run(mut self, config: &Config) -> Verdict {
+        loop {
+            let deadline = self.supervisor.deadline();
+            let event = tokio::select! {
+                wake = self.wakes.next(deadline) => match self.event(wake) {
                     Some(event) => event,
                     None => continue,
-                }
-            }
-            () = sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
-                Event::DeadlineReached
-            }
-        };
-        // A scan asked for by the supervisor is answered at once, before anything else.
-        let mut events = VecDeque::from([event]);
-        while let Some(event) = events.pop_front() {
-            for action in supervisor.on_event(event, Instant::now()) {
-                match action {
-                    Action::ScanTree => events.push_back(Event::Scanned(process::descendants())),
-                    Action::Exit(verdict) => {
-                        stop_readiness(&mut readiness);
-                        quit_calls.abandon();
-                        report(&verdict, started.elapsed(), &config);
-                        return Ok(verdict.status);
+                },
+                Some(answer) = self.quit_calls.calls.join_next(), if !self.quit_calls.calls.is_empty() => {
+                    match self.quit_calls.answered(answer) {
+                        Some(event) => event,
+                        None => continue,
                     }
-                    action => {
-                        // Once the stop begins, no new probe try may start.
-                        if matches!(action, Action::PostQuitUrls | Action::Signal { .. }) {
-                            stop_readiness(&mut readiness);
+                }
+            };
+            // A scan asked for by the supervisor is answered at once, before anything else.
+            let mut events = VecDeque::from([event]);
+            while let Some(event) = events.pop_front() {
+                for action in self.supervisor.on_event(event, Instant::now()) {
+                    match action {
+                        Action::ScanTree => events.push_back(Event::Scanned(self.scan())),
+                        Action::Exit(verdict) => {
+                            stop_readiness(&mut self.readiness);
+                            self.quit_calls.abandon();
+                            return verdict;
                         }
-                        carry_out(action, child, &config, &mut quit_calls)
+                        action => {
+                            // Once the stop begins, no new probe try may start.
+                            if matches!(action, Action::PostQuitUrls | Action::Signal { .. }) {
+                                stop_readiness(&mut self.readiness);
+                            }
+                            carry_out(action, self.child, config, &mut self.quit_calls)
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// guillotine's descendants for the supervisor, but for readiness tries (readiness ends
+    /// them itself, and they are nobody's leftovers). When `/proc` cannot tell, none: the
+    /// stop then reaches the child's group alone, said once.
+    fn scan(&mut self) -> Vec<crate::reach::Process> {
+        match process::descendants() {
+            Ok(mut tree) => {
+                tree.retain(|process| !self.probe_ends.runs(Pid::from_raw(process.group)));
+                tree
+            }
+            Err(error) => {
+                if !std::mem::replace(&mut self.blind, true) {
+                    tracing::warn!(%error, "cannot see the process tree; the stop reaches the child's group only");
+                }
+                vec![]
+            }
+        }
+    }
+
+    /// What a wake means for the supervisor, if anything.
+    fn event(&mut self, wake: Wake) -> Option<Event> {
+        match wake {
+            Wake::ChildChanged => Some(reaped(self.child, self.terminal, &self.probe_ends)),
+            Wake::Signal(number) => Signal::try_from(number).ok().map(Event::SignalReceived),
+            Wake::SentinelChanged => {
+                let sentinel = self.wakes.sentinel()?;
+                let path = sentinel.find_existing()?;
+                tracing::info!(sentinel = %path.display(), "sentinel appeared");
+                sentinel.disarm();
+                Some(Event::SentinelAppeared)
+            }
+            Wake::Deadline => Some(Event::DeadlineReached),
         }
     }
 }
@@ -308,6 +386,10 @@ fn carry_out(action: Action, child: Pid, config: &Config, quit_calls: &mut QuitC
                 tracing::warn!(%errno, signal = signal_name(signal), "cannot forward signal");
             }
         }
+        Action::NotForwarded(signal) => tracing::info!(
+            signal = signal_name(signal),
+            "not forwarding: the child has ended and what it left is being stopped"
+        ),
         Action::Signal {
             signal,
             targets,

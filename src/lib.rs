@@ -33,8 +33,6 @@
 //! Pure decisions at the top ([`duration`], [`signal`], [`exit`], [`config`],
 //! [`supervisor`]); syscalls in [`sys`]; one event loop in [`run`] where they meet.
 
-#![deny(unsafe_code)]
-
 pub mod atomic_file;
 pub mod cli;
 pub mod command_line;
@@ -60,3 +58,4 @@ pub mod sys;
 pub mod termination;
 pub mod timeout;
 pub mod url;
+pub mod wake;

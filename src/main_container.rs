@@ -68,21 +68,19 @@ fn run_command(args: &RunArgs) -> u8 {
     };
     let status = runtime.block_on(async {
         // Before the wait: without a handler, a TERM during it would kill us without a
-        // sentinel (and as PID 1 the kernel would drop it). Kept registered until COMMAND's
-        // supervision has registered its own, so that no moment is without one.
-        let forwarded = signals::FORWARDED.map(|signal| signal as i32);
-        let mut signals = match signals::SignalListener::register(&forwarded) {
+        // sentinel (and as PID 1 the kernel would drop it). The same handlers go on to
+        // COMMAND's supervision, so a signal pending when the wait ends is not lost: it is
+        // forwarded to COMMAND.
+        let mut signals = match event_loop::register_signals() {
             Ok(signals) => signals,
-            Err(error) => {
-                return usage_error(&format!("cannot install signal handlers: {error}"));
-            }
+            Err(error) => return usage_error(&error.to_string()),
         };
         match wait_for(&config.wait_for, config.wait_timeout, &mut signals).await {
             Waited::Ready => {}
             Waited::TimedOut => return TIMED_OUT,
             Waited::Signalled(signal) => return ChildEnd::Signaled(signal).shell_status(),
         }
-        match event_loop::supervise(config.supervision).await {
+        match event_loop::supervise_with(config.supervision, signals).await {
             Ok(status) => status,
             Err(error) => {
                 eprintln!("guillotine run: {error}");
@@ -118,7 +116,11 @@ async fn wait_for(
     let names: Vec<String> = probes.iter().map(Probe::to_string).collect();
     tracing::info!(probes = ?names, "waiting for readiness");
     let ends = ProbeEnds::default();
-    let ready = tokio::time::timeout(timeout, readiness::wait_until_all_hold(probes, &ends));
+    // Bounded like every deadline (see `wake::FAR_FUTURE`): a longer wait is a wait forever.
+    let ready = tokio::time::timeout(
+        timeout.min(crate::wake::FAR_FUTURE),
+        readiness::wait_until_all_hold(probes, &ends),
+    );
     tokio::pin!(ready);
     loop {
         tokio::select! {
@@ -173,7 +175,7 @@ mod tests {
 
     #[test]
     fn only_signals_that_would_end_command_end_the_wait() {
-        for signal in signals::FORWARDED {
+        for signal in crate::signal::FORWARDED {
             let ends = !matches!(
                 signal,
                 nix::sys::signal::Signal::SIGCONT | nix::sys::signal::Signal::SIGWINCH

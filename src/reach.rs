@@ -135,14 +135,27 @@ impl Signalled {
 /// The targets in `tree` (guillotine's descendants, from [`descendants`]) that `reach`
 /// covers and `signalled` does not yet; records them in `signalled`. Processes that have
 /// ended (zombies) are nobody's target; a group is a target only while a live member of it
-/// is in the tree.
+/// is in the tree — except the child's, which is one as long as the child is unreaped
+/// (`child_unreaped`): its id is then the child's own, and the stop must reach it even when
+/// `/proc` shows nothing (not mounted, or another PID namespace's).
 pub fn stop_targets(
     tree: &[Process],
     roots: Roots,
     reach: Reach,
     signalled: &mut Signalled,
+    child_unreaped: bool,
 ) -> Vec<Target> {
+    let mut targets = Vec::new();
     let live: Vec<&Process> = tree.iter().filter(|p| !p.has_ended()).collect();
+    // Seen as a zombie with nobody left in its group: nothing to reach (a signal then would
+    // only make an ending that raced the grace period count as a kill).
+    let group_ended = tree
+        .iter()
+        .any(|process| process.pid == roots.child && process.has_ended())
+        && !live.iter().any(|process| process.group == roots.child);
+    if child_unreaped && !group_ended && signalled.groups.insert(roots.child) {
+        targets.push(Target::Group(roots.child));
+    }
     let ours = |process: &Process| process.parent == roots.own_pid;
     // Groups we may signal as a whole: the child's, and those led by one of our children.
     let signallable_group = |group: i32| {
@@ -152,7 +165,6 @@ pub fn stop_targets(
                     .iter()
                     .any(|leader| leader.pid == group && ours(leader)))
     };
-    let mut targets = Vec::new();
     for process in &live {
         if signalled.covers(process) {
             continue;
@@ -203,7 +215,7 @@ mod tests {
 
     /// The targets of one scan, in a fixed order (the scan's order is the tree walk's).
     fn targets(tree: &[Process], reach: Reach, signalled: &mut Signalled) -> Vec<Target> {
-        let mut targets = stop_targets(tree, ROOTS, reach, signalled);
+        let mut targets = stop_targets(tree, ROOTS, reach, signalled, false);
         targets.sort_unstable();
         targets
     }
@@ -307,6 +319,19 @@ mod tests {
         }
         let mut signalled = Signalled::default();
         assert_eq!(targets(&tree, Reach::Everything, &mut signalled), vec![]);
+    }
+
+    #[test]
+    fn an_unreaped_child_s_group_is_a_target_even_when_proc_shows_nothing() {
+        let mut signalled = Signalled::default();
+        assert_eq!(
+            stop_targets(&[], ROOTS, Reach::GroupAndOrphans, &mut signalled, true),
+            vec![Target::Group(CHILD)]
+        );
+        assert_eq!(
+            stop_targets(&[], ROOTS, Reach::GroupAndOrphans, &mut signalled, true),
+            vec![]
+        );
     }
 
     #[test]

@@ -67,6 +67,12 @@ impl ProbeEnds {
         receiver
     }
 
+    /// Whether `pid` is a try still running (a try's process leads its own group, so this
+    /// also tells whether a group is a try's).
+    pub fn runs(&self, pid: Pid) -> bool {
+        self.pending().contains_key(&pid)
+    }
+
     /// Stops waiting for `pid`; true if it had not been reported, that is, it is unreaped.
     fn forget(&self, pid: Pid) -> bool {
         self.pending().remove(&pid).is_some()

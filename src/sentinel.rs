@@ -14,7 +14,6 @@
 use crate::config::PollSettings;
 use crate::sys::inotify::{AddWatchFlags, Inotify, WatchDescriptor};
 use crate::sys::mounts::MountTable;
-use nix::errno::Errno;
 use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io;
@@ -234,7 +233,7 @@ impl InotifyWatch {
             for (directory, need) in needs(sentinel, path, Path::is_dir, Path::is_symlink) {
                 match self.watch(&mut watches, &directory, need.clone()) {
                     Ok(()) => above = Some((directory, need)),
-                    // Gone, replaced by a file or unreadable since it was looked at: the
+                    // Gone or replaced by a file since it was looked at: the
                     // directory above is the deepest now; watch its entries, so that the
                     // return is an event (its own removal is one already).
                     Err(error) if is_transient(&error) => {
@@ -283,7 +282,12 @@ impl InotifyWatch {
         directory: &Path,
         need: Need,
     ) -> io::Result<()> {
-        let watch = self.inotify.add(directory, need.mask())?;
+        let watch = self.inotify.add(directory, need.mask()).map_err(|error| {
+            io::Error::new(
+                error.kind(),
+                format!("cannot watch {}: {error}", directory.display()),
+            )
+        })?;
         if let Some(union) = watches.add(watch, directory.to_owned(), need) {
             // Adding replaced the mask earlier needs of this inode asked for.
             self.inotify.add(directory, union)?;
@@ -295,10 +299,13 @@ impl InotifyWatch {
 /// How many times [`InotifyWatch::rearm`] arms at most before it trusts the watches' events.
 const REARM_ROUNDS: usize = 16;
 
+/// Gone or replaced by a file since it was looked at: the directory above is the deepest
+/// now. Not EACCES: a directory guillotine may search but not read (mode 0711) cannot be
+/// watched, yet a sentinel in it can be seen by `stat`, so that is a reason to poll.
 fn is_transient(error: &io::Error) -> bool {
     matches!(
-        error.raw_os_error().map(Errno::from_raw),
-        Some(Errno::ENOENT | Errno::ENOTDIR | Errno::EACCES)
+        error.kind(),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
     )
 }
 

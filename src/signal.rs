@@ -1,7 +1,7 @@
 //! Signal names and numbers as users type them.
 //!
-//! Owns: reading `TERM`, `SIGTERM`, `term` or `15` into a [`Signal`], and the short name we
-//! print (`TERM`). Never: sends, blocks or handles a signal (that is `sys::signals` and
+//! Owns: reading `TERM`, `SIGTERM`, `term` or `15` into a [`Signal`], the short name we
+//! print (`TERM`), and which signals guillotine passes on to its child ([`FORWARDED`]). Never: sends, blocks or handles a signal (that is `sys::signals` and
 //! `sys::process`).
 
 use nix::sys::signal::Signal;
@@ -45,6 +45,22 @@ pub fn raw_signal_name(number: i32) -> String {
         .map(|signal| signal_name(signal).to_owned())
         .unwrap_or_else(|_| number.to_string())
 }
+
+/// Signals guillotine passes on to the child's process group. CHLD is ours (the reaper's
+/// wake-up); KILL and STOP cannot be caught; the synchronous faults (SEGV, BUS, ILL, FPE)
+/// are about guillotine itself.
+pub const FORWARDED: [Signal; 10] = [
+    Signal::SIGHUP,
+    Signal::SIGINT,
+    Signal::SIGQUIT,
+    Signal::SIGUSR1,
+    Signal::SIGUSR2,
+    Signal::SIGALRM,
+    Signal::SIGTERM,
+    Signal::SIGCONT,
+    Signal::SIGWINCH,
+    Signal::SIGPWR,
+];
 
 #[cfg(test)]
 mod tests {

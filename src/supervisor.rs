@@ -64,8 +64,12 @@ pub enum Event {
 pub enum Action {
     /// POST to every quit URL.
     PostQuitUrls,
-    /// Send the signal to the child's process group (a forwarded signal).
+    /// Send the signal to the child's process group (a forwarded signal). Only while the
+    /// child is unreaped: then its group id cannot name anyone else.
     Forward(Signal),
+    /// A signal arrived after the child was reaped: its group id may be reused, and what is
+    /// left is being stopped already, so the signal goes nowhere.
+    NotForwarded(Signal),
     /// Scan guillotine's descendants and hand them back at once as [`Event::Scanned`].
     ScanTree,
     /// Send `signal` to each target.
@@ -233,6 +237,9 @@ impl Supervisor {
                 self.cause = Some(Cause::Sentinel);
                 self.ask_to_quit(now)
             }
+            Event::SignalReceived(signal) if self.child_end.is_some() => {
+                vec![Action::NotForwarded(signal)]
+            }
             Event::SignalReceived(signal) => vec![Action::Forward(signal)],
             Event::DeadlineReached => self.on_deadline(now),
             Event::QuitUrlsFailed => match self.phase {
@@ -389,6 +396,7 @@ impl Supervisor {
             self.roots,
             Reach::GroupAndOrphans,
             &mut self.signalled,
+            self.child_end.is_none(),
         );
         if targets.is_empty() {
             return actions;
@@ -425,7 +433,13 @@ impl Supervisor {
             .filter(|process| self.signalled.covers(process))
             .cloned()
             .collect();
-        let targets = stop_targets(tree, self.roots, Reach::Everything, &mut self.signalled);
+        let targets = stop_targets(
+            tree,
+            self.roots,
+            Reach::Everything,
+            &mut self.signalled,
+            self.child_end.is_none(),
+        );
         if !targets.is_empty() {
             let why = if first {
                 Why::GraceRanOut(live(tree).cloned().collect())
@@ -955,6 +969,23 @@ mod tests {
             &just_the_child(),
         );
         assert_eq!(sent(&actions), vec![(KILL, group())]);
+    }
+
+    #[test]
+    fn a_signal_after_the_child_was_reaped_is_not_forwarded() {
+        let start = Instant::now();
+        let mut supervisor = supervisor(POLICY);
+        let left = vec![process(300, ME, 300)];
+        drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(0)), true),
+            start,
+            &left,
+        );
+        assert_eq!(
+            supervisor.on_event(Event::SignalReceived(TERM), start),
+            vec![Action::NotForwarded(TERM)]
+        );
     }
 
     #[test]

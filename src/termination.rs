@@ -3,7 +3,8 @@
 //!
 //! Owns: the line's wording and its [`BUDGET`]; choosing the file; adding the line to it.
 //! Never: fails the exit because the file cannot be written; destroys what the child wrote;
-//! writes through a symlink; blocks on the file (a FIFO, a terminal).
+//! writes to a path whose last component is a symlink; blocks on the file (a FIFO, a
+//! terminal).
 //!
 //! ## How much, and why
 //! The kubelet reads at most the *last* 4 KiB of a container's message file
@@ -28,8 +29,9 @@
 //! that rely on it.
 //!
 //! ## Only plain files
-//! The path is opened with `O_NOFOLLOW` (a symlink is refused, so a root guillotine cannot
-//! be made to append to or create a file elsewhere on a shared volume) and `O_NONBLOCK` (a
+//! The path is opened with `O_NOFOLLOW` (a symlink as the file itself is refused, so a root
+//! guillotine cannot be made to append to or create a file elsewhere on a shared volume;
+//! directories above it are the operator's choice and are followed) and `O_NONBLOCK` (a
 //! FIFO without a reader cannot hang the exit), then `fstat` decides: only a regular file
 //! or a character device (`/dev/null`) is written.
 

@@ -135,11 +135,20 @@ fn signal_descendant(process: ProcessId, signal: Signal) -> nix::Result<()> {
 }
 
 /// guillotine's descendants, at any depth, running or zombie, as `/proc` shows them now.
-pub fn descendants() -> Vec<Process> {
+/// An error when `/proc` cannot tell: not mounted (a bare chroot), or another PID
+/// namespace's (`unshare --pid` without remounting it), where every pid would name some
+/// other process.
+pub fn descendants() -> std::io::Result<Vec<Process>> {
     let own = getpid().as_raw();
-    let Ok(entries) = fs::read_dir("/proc") else {
-        return vec![];
-    };
+    let seen_as: Option<i32> = fs::read_link("/proc/self")
+        .ok()
+        .and_then(|link| link.to_str()?.parse().ok());
+    if seen_as != Some(own) {
+        return Err(std::io::Error::other(format!(
+            "/proc is not this PID namespace's (it says we are {seen_as:?}, we are {own})"
+        )));
+    }
+    let entries = fs::read_dir("/proc")?;
     let all: Vec<Process> = entries
         .filter_map(|entry| {
             let pid: i32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
@@ -154,7 +163,7 @@ pub fn descendants() -> Vec<Process> {
             })
         })
         .collect();
-    crate::reach::descendants(&all, own)
+    Ok(crate::reach::descendants(&all, own))
 }
 
 fn read_stat(pid: i32) -> Option<StatFields> {
@@ -217,6 +226,7 @@ mod tests {
             .spawn()
             .unwrap();
         let found = descendants()
+            .unwrap()
             .into_iter()
             .find(|process| process.pid == child.id() as i32);
         let _ = child.kill();

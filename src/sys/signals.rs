@@ -1,30 +1,14 @@
 //! Signal registration: every signal guillotine listens to is registered here, once, at
 //! start, before the child exists.
 //!
-//! Owns: the list of forwarded signals and the handler that turns a delivery into a wake-up
-//! of the event loop (signal-hook's self-pipe: the handler only writes one byte).
-//! Never: does work in a signal handler, or decides what a signal means.
+//! Owns: the handler that turns a delivery into a wake-up of the event loop (signal-hook's
+//! self-pipe: the handler only writes one byte).
+//! Never: does work in a signal handler, or decides what a signal means (which signals are
+//! forwarded is `signal::FORWARDED`).
 
 use futures_util::StreamExt;
-use nix::sys::signal::Signal;
 use signal_hook_tokio::Signals;
 use std::io;
-
-/// Signals guillotine passes on to the child's process group. CHLD is ours (the reaper's
-/// wake-up); KILL and STOP cannot be caught; the synchronous faults (SEGV, BUS, ILL, FPE)
-/// are about guillotine itself.
-pub const FORWARDED: [Signal; 10] = [
-    Signal::SIGHUP,
-    Signal::SIGINT,
-    Signal::SIGQUIT,
-    Signal::SIGUSR1,
-    Signal::SIGUSR2,
-    Signal::SIGALRM,
-    Signal::SIGTERM,
-    Signal::SIGCONT,
-    Signal::SIGWINCH,
-    Signal::SIGPWR,
-];
 
 /// A signal delivered to guillotine.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,17 +9,17 @@ use super::machine::{Action, Event, KillAfter, TimeoutMachine, TimeoutPolicy};
 use super::signal_names::signal_name;
 use crate::exit::Ending;
 use crate::sys::{process, reap, signals, spawn};
+use crate::wake::{self, Wake, Wakes};
 use std::collections::VecDeque;
 use std::time::Instant;
-use tokio::time::sleep_until;
 
 /// Runs COMMAND under the timeout. `program` is the name messages start with.
 pub fn run(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
-    match crate::event_loop::runtime() {
+    match wake::runtime() {
         Ok(runtime) => runtime.block_on(supervise(args, program, quotes)),
         Err(error) => {
-            eprintln!("{program}: {error}");
-            Ending::Exit(error.exit_code())
+            eprintln!("{program}: cannot start the event loop: {error}");
+            Ending::Exit(crate::exit::status::USAGE)
         }
     }
 }
@@ -36,8 +36,8 @@ async fn supervise(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
         libc::SIGTERM,
         args.options.signal,
     ];
-    let mut signals = match signals::SignalListener::register(&triggers) {
-        Ok(signals) => signals,
+    let mut wakes = match signals::SignalListener::register(&triggers) {
+        Ok(signals) => Wakes::new(signals),
         Err(error) => {
             eprintln!("{program}: cannot install signal handlers: {error}");
             return Ending::Exit(crate::exit::status::USAGE);
@@ -71,19 +71,24 @@ async fn supervise(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
     let mut machine = TimeoutMachine::new(policy, timer(args.options.seconds), Instant::now());
     loop {
         let deadline = machine.deadline();
-        let event = tokio::select! {
-            delivery = signals.next() => match delivery {
-                signals::Delivery::ChildChanged => {
-                    match reap::reap().ended.into_iter().find(|ended| ended.pid == child) {
-                        Some(ended) => Event::ChildEnded { end: ended.end, core_dumped: ended.core_dumped },
-                        None => continue,
-                    }
+        let event = match wakes.next(deadline).await {
+            Wake::ChildChanged => {
+                match reap::reap()
+                    .ended
+                    .into_iter()
+                    .find(|ended| ended.pid == child)
+                {
+                    Some(ended) => Event::ChildEnded {
+                        end: ended.end,
+                        core_dumped: ended.core_dumped,
+                    },
+                    None => continue,
                 }
-                signals::Delivery::Signal(number) => Event::SignalReceived(number),
-            },
-            () = sleep_until(deadline.unwrap_or_else(Instant::now).into()), if deadline.is_some() => {
-                Event::TimerFired
             }
+            Wake::Signal(number) => Event::SignalReceived(number),
+            Wake::Deadline => Event::TimerFired,
+            // No sentinel is watched in this mode.
+            Wake::SentinelChanged => continue,
         };
         let mut events = VecDeque::from([event]);
         while let Some(event) = events.pop_front() {

@@ -20,6 +20,7 @@ pub const PROBE: &str = env!("CARGO_BIN_EXE_guillotine-test-probe");
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
 /// Polls `condition` every 10 ms until it holds; fails with the last state it reported.
+#[track_caller]
 pub fn eventually(
     what: &str,
     deadline: Duration,
@@ -197,6 +198,7 @@ impl Guillotine {
     }
 
     /// Waits for the next stdout line that satisfies `predicate` (earlier ones are kept).
+    #[track_caller]
     pub fn wait_line(&mut self, what: &str, predicate: impl Fn(&str) -> bool) -> String {
         let end = Instant::now() + DEADLINE;
         if let Some(line) = self.stdout.iter().find(|line| predicate(line)) {
@@ -217,6 +219,7 @@ impl Guillotine {
     }
 
     /// Waits for the probe's `ready` line.
+    #[track_caller]
     pub fn wait_ready(&mut self) -> Ready {
         let line = self.wait_line("ready", |line| line.starts_with("ready "));
         Ready {
@@ -226,6 +229,7 @@ impl Guillotine {
     }
 
     /// Waits for `signal pid=PID name=NAME`.
+    #[track_caller]
     pub fn wait_signal_seen(&mut self, pid: i32, name: &str) {
         let expected = format!("signal pid={pid} name={name}");
         self.wait_line(&expected.clone(), |line| line == expected);
@@ -237,6 +241,7 @@ impl Guillotine {
     }
 
     /// Waits (bounded) for guillotine to exit.
+    #[track_caller]
     pub fn wait_exit(&mut self) -> ExitStatus {
         let end = Instant::now() + DEADLINE;
         loop {
@@ -257,6 +262,7 @@ impl Guillotine {
     /// Waits (bounded) for the process to exit, then kills what is left of its process group
     /// (for tests where leftovers are the expected behaviour, as when GNU timeout dies of a
     /// signal and its command goes on), so the output ends.
+    #[track_caller]
     pub fn wait_exit_then_kill_group(&mut self) -> ExitStatus {
         let end = Instant::now() + DEADLINE;
         loop {
@@ -274,6 +280,7 @@ impl Guillotine {
     }
 
     /// Waits for the exit and checks its code.
+    #[track_caller]
     pub fn expect_exit(&mut self, code: i32) {
         let status = self.wait_exit();
         if status.code() != Some(code) {
@@ -301,6 +308,7 @@ impl Guillotine {
     }
 
     /// Every process the probe reported is gone: not running, not a zombie.
+    #[track_caller]
     pub fn assert_nothing_left(&self) {
         let left = self.left();
         if !left.is_empty() {
@@ -328,6 +336,7 @@ impl Guillotine {
             .recv_timeout(end.saturating_duration_since(Instant::now()));
     }
 
+    #[track_caller]
     pub fn fail(&self, message: &str) -> ! {
         panic!(
             "{message}\n--- argv: {}\n--- status: {:?}\n--- stdout:\n{}\n--- stderr:\n{}",

@@ -94,3 +94,30 @@ fn sentinel_stops_everything_as_pid1() {
     run.wait_signal_seen(crate::harness::field(&orphan, "pid").unwrap(), "TERM");
     run.expect_exit(0);
 }
+
+/// guillotine as PID 1 of a namespace whose /proc is the host's: the stop must still reach
+/// the child (or guillotine must refuse to start), not a tree read from the host's pid 1.
+#[test]
+fn pid1_with_a_foreign_proc_still_stops_its_child() {
+    let mut command = std::process::Command::new("unshare");
+    command.args([
+        "--pid",
+        "--fork",
+        crate::harness::GUILLOTINE,
+        "--lifetime",
+        "300ms",
+        "--grace",
+        "1s",
+        "--",
+        crate::harness::PROBE,
+    ]);
+    crate::harness::clean_environment(&mut command);
+    let mut run = crate::harness::Guillotine::spawn(command, crate::harness::Track::Nothing);
+    run.wait_ready();
+    let status = run.wait_exit();
+    if status.code() != Some(124) {
+        run.fail(&format!(
+            "expected 124 (the child stopped by TERM); got {status:?}"
+        ));
+    }
+}

@@ -331,3 +331,37 @@ fn an_exec_try_running_when_the_stop_begins_is_not_left_behind() {
     sidecar.expect_exit(143);
     assert!(!running(), "the exec try was left running");
 }
+
+/// `run --wait-for http://…`: the end of the wait (here --wait-timeout) is not held up by a
+/// probe call still in flight; the sentinel is written at once.
+#[test]
+fn run_gives_up_waiting_on_time_while_an_http_probe_hangs() {
+    // Accepts connections in the kernel's backlog and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    let dir = crate::harness::scratch();
+    let done = dir.path().join("done");
+    let started = std::time::Instant::now();
+    let mut run = crate::harness::Guillotine::spawn(
+        crate::harness::guillotine(&[
+            "run",
+            "--done",
+            done.to_str().unwrap(),
+            "--wait-for",
+            &url,
+            "--wait-timeout",
+            "300ms",
+            "--",
+            "true",
+        ]),
+        crate::harness::Track::Nothing,
+    );
+    let status = run.wait_exit();
+    let took = started.elapsed();
+    if status.code() != Some(124) || took > std::time::Duration::from_millis(1500) {
+        run.fail(&format!(
+            "expected 124 about 300 ms after the start; got {status:?} after {took:?}"
+        ));
+    }
+    drop(listener);
+}

@@ -336,3 +336,45 @@ fn wait_mount_seen(run: &Guillotine) {
         }
     });
 }
+
+#[test]
+fn a_sentinel_in_a_directory_guillotine_may_search_but_not_read_is_polled_for() {
+    // inotify needs read permission on the directory; stat of the sentinel needs only
+    // search permission. guillotine runs as nobody, the directory is root's, mode 0711.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = crate::harness::scratch();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    let shared = dir.path().join("shared");
+    std::fs::create_dir(&shared).unwrap();
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o711)).unwrap();
+    let sentinel = shared.join("done");
+    let mut command = std::process::Command::new("setpriv");
+    command.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        crate::harness::GUILLOTINE,
+        "--watch",
+        sentinel.to_str().unwrap(),
+        "--",
+        "sleep",
+        "3600",
+    ]);
+    crate::harness::clean_environment(&mut command);
+    let mut run = Guillotine::spawn(command, crate::harness::Track::Nothing);
+    eventually("guillotine says it polls", DEADLINE, || {
+        let stderr = run.stderr();
+        if stderr.contains("child started") {
+            Ok(())
+        } else {
+            Err(stderr)
+        }
+    });
+    touch(&sentinel);
+    run.expect_exit(0);
+    assert!(
+        run.stderr().contains("polling for sentinels instead"),
+        "{}",
+        run.stderr()
+    );
+}

@@ -4,7 +4,7 @@ use crate::harness::{Guillotine, PROBE, guillotine};
 use nix::sys::signal::Signal;
 use std::os::unix::process::CommandExt;
 
-use guillotine::sys::signals::FORWARDED;
+use guillotine::signal::FORWARDED;
 
 #[test]
 fn the_forwarded_set_covers_what_sidecars_need() {
@@ -60,6 +60,7 @@ fn child_killed_by_a_forwarded_signal_exits_128_plus_n() {
 }
 
 #[test]
+#[allow(unsafe_code)]
 fn child_starts_with_no_blocked_or_ignored_signal() {
     let mut command = guillotine(&["--", "cat", "/proc/self/status"]);
     // SAFETY: the closure runs in the forked test child before exec and only calls
@@ -87,5 +88,48 @@ fn child_starts_with_no_blocked_or_ignored_signal() {
             .clone();
         let mask = u64::from_str_radix(line[field.len()..].trim(), 16).unwrap();
         assert_eq!(mask, 0, "the child inherited {line}");
+    }
+}
+
+/// A signal guillotine receives after its child was reaped must not reach a process that
+/// merely reuses the child's pid: `Forward` is a killpg(child pid) in every phase.
+#[test]
+fn a_signal_after_the_child_was_reaped_spares_a_process_reusing_its_pid() {
+    // Inside a PID namespace of its own: ns_last_pid makes the reuse deterministic.
+    let script = r#"
+        set -u
+        tmp=$(mktemp -d)
+        "$0" --grace 2s -- sh -c "
+            setsid sh -c \"trap '' TERM; : > $tmp/armed; exec sleep 3600\" &
+            echo \$\$ > $tmp/child
+            while [ ! -e $tmp/armed ]; do sleep 0.01; done
+            exit 0" 2>$tmp/log &
+        g=$!
+        until grep -q stopping $tmp/log; do sleep 0.01; done
+        child=$(cat $tmp/child)
+        echo $((child - 1)) > /proc/sys/kernel/ns_last_pid
+        setsid sleep 3600 &
+        by=$!
+        until [ "$(ps -o pgid= -p $by | tr -d ' ')" = "$child" ]; do sleep 0.01; done
+        kill -TERM $g
+        wait $g                       # the grace runs out; the forward came long before
+        if kill -0 $by; then echo spared; else echo "killed bystander pid $by"; fi
+        kill -KILL $by 2>/dev/null; rm -rf $tmp
+    "#;
+    let mut command = std::process::Command::new("unshare");
+    command.args([
+        "--pid",
+        "--fork",
+        "--mount-proc",
+        "bash",
+        "-c",
+        script,
+        crate::harness::GUILLOTINE,
+    ]);
+    crate::harness::clean_environment(&mut command);
+    let mut run = crate::harness::Guillotine::spawn(command, crate::harness::Track::Nothing);
+    run.wait_exit();
+    if run.stdout().last().map(String::as_str) != Some("spared") {
+        run.fail("the forwarded TERM reached a process that reused the child's pid");
     }
 }

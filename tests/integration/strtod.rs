@@ -4,6 +4,7 @@
 use guillotine::timeout::duration::scan_double;
 use proptest::prelude::*;
 
+#[allow(unsafe_code)]
 fn libc_strtod(text: &str) -> (f64, usize) {
     let c_text = std::ffi::CString::new(text).unwrap();
     let mut end: *mut libc::c_char = std::ptr::null_mut();

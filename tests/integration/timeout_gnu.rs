@@ -161,8 +161,10 @@ fn exit_statuses_and_signal_deaths_match_gnu() {
     );
 }
 
+// The timeout cases each wait half a second in both binaries: split so nextest runs them
+// side by side, far from its kill limit on a loaded machine.
 #[test]
-fn timeouts_match_gnu() {
+fn timeouts_in_every_duration_form_match_gnu() {
     compare(
         &[
             case("0.5 @"),
@@ -171,12 +173,30 @@ fn timeouts_match_gnu() {
             case("5e-1 @"),
             case("0x1p-1 @"),
             case("0.0083m @"),
+        ],
+        Ours::Subcommand,
+    );
+}
+
+#[test]
+fn timeouts_with_every_signal_form_match_gnu() {
+    compare(
+        &[
             case("-s INT 0.5 @"),
             case("-s KILL 0.5 @"),
             case("--signal=HUP 0.5 @"),
             case("-s 10 0.5 @"),
             case("-s 143 0.5 @"),
             case("-s SIGUSR2 0.5 @"),
+        ],
+        Ours::Subcommand,
+    );
+}
+
+#[test]
+fn timeouts_with_abbreviated_options_and_preserved_status_match_gnu() {
+    compare(
+        &[
             case("-s usr1 0.5 @"),
             case("-sQUIT 0.5 @"),
             case("--sig=ALRM 0.5 @"),
@@ -188,7 +208,7 @@ fn timeouts_match_gnu() {
 }
 
 #[test]
-fn kill_after_verbose_and_foreground_match_gnu() {
+fn kill_after_and_verbose_match_gnu() {
     compare(
         &[
             case("-k 0.3 0.5 @ --ignore TERM"),
@@ -197,6 +217,15 @@ fn kill_after_verbose_and_foreground_match_gnu() {
             case("-v 0.5 @"),
             case("-v -s 0 -k 0.3 0.5 @"),
             case("-s CONT -k 0.3 0.5 @"),
+        ],
+        Ours::Subcommand,
+    );
+}
+
+#[test]
+fn foreground_and_kill_signals_match_gnu() {
+    compare(
+        &[
             case("-v -s RTMIN+1 0.5 @ --ignore-all --exit 0"),
             case("--foreground 0.5 @"),
             case("--foreground -k 0.3 0.5 @ --ignore TERM"),

@@ -291,6 +291,7 @@ fn wait_for_signals(options: &Options) -> ! {
 
 /// Lets `signal` take its default action (death for most; CONT, WINCH and the like do
 /// nothing and the probe goes back to waiting).
+#[allow(unsafe_code)]
 fn die_of(signal: Signal) {
     let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
     // SAFETY: SIG_DFL installs no handler, so no code of ours runs in signal context.
@@ -308,6 +309,7 @@ fn in_new_child() -> bool {
 }
 
 /// Forks; returns the child's pid in the parent, None in the child.
+#[allow(unsafe_code)]
 fn fork_or_continue() -> Option<Pid> {
     // SAFETY: the probe is single-threaded, so the child may run any code after fork.
     match unsafe { fork() }.expect("fork") {
