@@ -53,6 +53,33 @@ pub fn symlink(target: &Path, link: &Path) -> io::Result<()> {
     })
 }
 
+/// Publishes a new file at `path` only if nothing is there: a temporary file beside it is
+/// created and handed to `prepare` (which may lock and write it), then hard-linked to
+/// `path` (link(2) never replaces). Some(the file) when it was published, None when `path`
+/// already existed (the temporary file is removed either way). Readers never see the file
+/// before `prepare` is done with it.
+pub fn publish_new(
+    path: &Path,
+    mode: u32,
+    prepare: impl FnOnce(&mut fs::File) -> io::Result<()>,
+) -> io::Result<Option<fs::File>> {
+    let (mut file, temporary) = create_temporary(path, |temporary| {
+        fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(temporary)
+    })?;
+    let published = prepare(&mut file).and_then(|()| match fs::hard_link(&temporary, path) {
+        Ok(()) => Ok(true),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(error) => Err(error),
+    });
+    let _ = fs::remove_file(&temporary);
+    Ok(published?.then_some(file))
+}
+
 /// Creates the directory of `path` if needed, then runs `create` (which must fail with
 /// EEXIST rather than reuse an existing file) on fresh temporary names beside `path` until
 /// one is free; returns what it made and the name it is under.

@@ -64,6 +64,28 @@ pub struct Args {
     )]
     pub watch: Vec<PathBuf>,
 
+    /// Stop the child once every one of these files exists (repeatable). With --watch too,
+    /// either is enough: any --watch, or every --watch-all together. A main container that
+    /// ends without writing its sentinel counts too (its dead-man's lock says so).
+    #[arg(
+        long = "watch-all",
+        value_name = "PATH",
+        env = "GUILLOTINE_WATCH_ALL",
+        help_heading = "Sentinel"
+    )]
+    pub watch_all: Vec<PathBuf>,
+
+    /// When supervision ends, for any reason, write this file with guillotine's exit status
+    /// once the child and its group are gone (repeatable): the sentinel of the next sidecar in
+    /// a chain. Held as a dead-man's lock meanwhile, so a chain survives a killed link.
+    #[arg(
+        long = "done",
+        value_name = "PATH",
+        env = "GUILLOTINE_DONE",
+        help_heading = "Sentinel"
+    )]
+    pub done: Vec<PathBuf>,
+
     /// Poll for the sentinel every INTERVAL instead of using inotify (NFS, FUSE), e.g. 500ms.
     #[arg(
         long,
@@ -324,6 +346,12 @@ pub struct InstallArgs {
     /// The directory (an emptyDir mounted by the sidecar too).
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
+
+    /// Remove this sentinel (and its dead-man's lock file) if a previous run of the pod left
+    /// it (repeatable): an in-place restart of the whole pod keeps its emptyDirs and re-runs
+    /// its init containers, and a stale sentinel would stop the new sidecar at once.
+    #[arg(long, value_name = "PATH", env = "GUILLOTINE_RESET")]
+    pub reset: Vec<PathBuf>,
 }
 
 /// `guillotine completions`: shell completion scripts.
@@ -343,7 +371,7 @@ pub struct CompletionsArgs {
 /// What the command line asks for.
 #[derive(Debug)]
 pub enum Invocation {
-    Supervise(Args),
+    Supervise(Box<Args>),
     Run(RunArgs),
     /// `run` with arguments clap refused (already said on stderr) that name these
     /// sentinels, due with any status (`--done-on always`).
@@ -388,7 +416,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<Invocation, u8> {
         Some("done") => parse_as::<DoneArgs>(rest()).map(Invocation::Done),
         Some("install") => parse_as::<InstallArgs>(rest()).map(Invocation::Install),
         Some("completions") => parse_as::<CompletionsArgs>(rest()).map(Invocation::Completions),
-        _ => parse_as::<Args>(argv).map(Invocation::Supervise),
+        _ => parse_as::<Args>(argv).map(|args| Invocation::Supervise(Box::new(args))),
     }
 }
 

@@ -70,7 +70,12 @@ pub enum ConfigError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub command: CommandLine,
+    /// `--watch`: any one of them ends supervision.
     pub sentinels: Vec<PathBuf>,
+    /// `--watch-all`: all of them together end it.
+    pub watch_all: Vec<PathBuf>,
+    /// Written with guillotine's exit status when supervision ends.
+    pub done: Vec<PathBuf>,
     pub poll: PollSettings,
     pub stop: StopPolicy,
     /// None: no lifetime (also for `--lifetime 0`, as `timeout 0` disables the timeout).
@@ -155,6 +160,8 @@ impl Config {
         Config {
             command,
             sentinels: vec![],
+            watch_all: vec![],
+            done: vec![],
             poll: PollSettings {
                 forced: false,
                 interval: DEFAULT_POLL_INTERVAL,
@@ -230,6 +237,8 @@ impl TryFrom<Args> for Config {
             termination_log: args.termination_log,
             command,
             sentinels: args.watch,
+            watch_all: args.watch_all,
+            done: args.done,
             poll,
             stop,
             quit_urls: args.quit_url,
@@ -385,7 +394,7 @@ mod tests {
             ),
             (
                 &["--exit-map", "0=1,zero=0", "true"],
-                r#"--exit-map: "zero=0" is not an exit-map rule: FROM is not a code, range, signal or cause; use FROM=TO with FROM a code (0), a range (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, lifetime, exited, signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"#,
+                r#"--exit-map: "zero=0" is not an exit-map rule: FROM is not a code, range, signal or cause; use FROM=TO with FROM a code (0), a range (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, abandoned, lifetime, exited, signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"#,
             ),
             (
                 &[],

@@ -13,7 +13,7 @@ pub fn run(invocation: Invocation) -> Ending {
     match invocation {
         Invocation::Supervise(args) => {
             logging::init(args.logging.log_format);
-            let outcome = Config::try_from(args)
+            let outcome = Config::try_from(*args)
                 .map_err(event_loop::SetupError::from)
                 .and_then(event_loop::run_to_end);
             Ending::Exit(match outcome {

@@ -8,7 +8,9 @@
 //! Never: decides (that is `supervisor`), calls `waitpid` outside `sys::reap`, or blocks.
 
 use crate::config::{Config, ConfigError, ReadyFile};
-use crate::exit::ChildEnd;
+use crate::coordination::{Coordination, Kind};
+use crate::deadman;
+use crate::exit::{Cause, ChildEnd, Outcome, natural_status};
 use crate::reach::{Roots, Target};
 use crate::readiness::{self, ProbeEnds};
 use crate::sentinel::{SentinelError, SentinelWatch};
@@ -22,7 +24,10 @@ use crate::{atomic_file, http};
 use nix::sys::signal::Signal;
 use nix::unistd::{Pid, getpgrp, getpid};
 use std::collections::VecDeque;
+use std::io;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 
 /// Something went wrong before the child started: guillotine exits with [`Self::exit_code`].
@@ -59,11 +64,29 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, SetupError> {
 
 /// Runs one supervision on its own runtime and returns guillotine's exit status. Calls
 /// still in flight at the end (a quit URL that does not answer) are abandoned, not awaited.
+///
+/// Each `--done` file is held as a dead-man's lock from the start and written with the exit
+/// status at the end (a setup error's too), then let go: the next sidecar of a chain learns
+/// of the end either way.
 pub fn run_to_end(config: Config) -> Result<u8, SetupError> {
-    let runtime = runtime()?;
-    let status = runtime.block_on(supervise(config));
-    runtime.shutdown_background();
-    status
+    let done = config.done.clone();
+    let holders = deadman::hold_all(&done, deadman::Policy::Always);
+    let outcome = runtime().and_then(|runtime| {
+        let outcome = runtime.block_on(supervise(config));
+        runtime.shutdown_background();
+        outcome
+    });
+    if !done.is_empty() {
+        let status = match &outcome {
+            Ok(status) => *status,
+            Err(error) => error.exit_code(),
+        };
+        for unwritten in crate::done::write_all(&done, status) {
+            tracing::warn!("{unwritten}");
+        }
+    }
+    drop(holders);
+    outcome
 }
 
 /// Runs one supervision to its end and returns guillotine's exit status: start-up, the
@@ -86,12 +109,21 @@ pub async fn supervise_with(
     signals: signals::SignalListener,
 ) -> Result<u8, SetupError> {
     let started = Instant::now();
-    let Some(supervision) = start(&config, signals)? else {
-        return Ok(0);
+    let supervision = match start(&config, signals)? {
+        Start::Running(supervision) => supervision,
+        Start::AlreadyDone(status) => return Ok(status),
     };
     let verdict = supervision.run(&config).await;
     report(&verdict, started.elapsed(), &config);
     Ok(verdict.status)
+}
+
+/// How start-up ended.
+enum Start {
+    /// The main side was done before the child could start (a sentinel written, or its
+    /// main containers gone without writing it): the command is not run; exit with this.
+    AlreadyDone(u8),
+    Running(Box<Supervision>),
 }
 
 /// A supervision whose child runs.
@@ -106,25 +138,61 @@ struct Supervision {
     quit_calls: QuitCalls,
     /// `/proc` could not be read for the process tree (said once).
     blind: bool,
+    coordination: Coordination,
+    locks: Locks,
 }
 
 /// The start-up order: signal handlers (before any child can exist, so no SIGCHLD is
 /// missed; as PID 1 the kernel drops signals without one), subreaper, the sentinel watch
 /// armed *then* looked at, then the child. None: a sentinel already exists (a restarted
 /// sidecar whose job is done), so the command is not started.
-fn start(
-    config: &Config,
-    signals: signals::SignalListener,
-) -> Result<Option<Supervision>, SetupError> {
+fn start(config: &Config, signals: signals::SignalListener) -> Result<Start, SetupError> {
     if process::is_pid1() {
         tracing::debug!("running as PID 1: reaping every process of the namespace");
     } else if let Err(errno) = process::become_subreaper() {
         tracing::warn!(%errno, "cannot become a child subreaper; orphans will go to init");
     }
-    let mut sentinel = SentinelWatch::arm(&config.sentinels, config.poll)?;
-    if let Some(path) = sentinel.find_existing() {
-        tracing::info!(sentinel = %path.display(), "sentinel already exists; not starting the command (restart after completion)");
-        return Ok(None);
+    let watched: Vec<PathBuf> = config
+        .sentinels
+        .iter()
+        .chain(&config.watch_all)
+        .cloned()
+        .collect();
+    let mut sentinel = SentinelWatch::arm(&watched, config.poll)?;
+    let mut coordination = Coordination::new(
+        config
+            .sentinels
+            .iter()
+            .map(|_| Kind::Any)
+            .chain(config.watch_all.iter().map(|_| Kind::All)),
+    );
+    let mut locks = Locks::new(sentinel.paths().to_vec());
+    for (index, present) in sentinel.present().into_iter().enumerate() {
+        if present {
+            coordination.written(index);
+        } else if locks.released_already(index) {
+            coordination.abandoned(index);
+        }
+    }
+    match coordination.done() {
+        Some(Cause::Abandoned) => {
+            tracing::info!(
+                "the main container ended without writing the sentinel before this sidecar started; not starting the command"
+            );
+            let outcome = Outcome {
+                cause: Cause::Abandoned,
+                child: None,
+                killed: false,
+            };
+            return Ok(Start::AlreadyDone(
+                config.exit_map.apply(outcome, natural_status(outcome)),
+            ));
+        }
+        Some(_) => {
+            tracing::info!(sentinels = ?watched, "sentinel already exists; not starting the command (restart after completion)");
+            return Ok(Start::AlreadyDone(0));
+        }
+        None => {}
     }
     let terminal = terminal::holds_foreground();
     let child = spawn::spawn(
@@ -156,7 +224,8 @@ fn start(
         .ready
         .clone()
         .map(|ready| tokio::spawn(ready_file(ready, probe_ends.clone())));
-    Ok(Some(Supervision {
+    locks.watch_new();
+    Ok(Start::Running(Box::new(Supervision {
         child,
         terminal,
         wakes: Wakes::with_sentinel(signals, sentinel),
@@ -165,7 +234,9 @@ fn start(
         readiness,
         quit_calls: QuitCalls::default(),
         blind: false,
-    }))
+        coordination,
+        locks,
+    })))
 }
 
 impl Supervision {
@@ -181,6 +252,12 @@ impl Supervision {
                 },
                 Some(answer) = self.quit_calls.calls.join_next(), if !self.quit_calls.calls.is_empty() => {
                     match self.quit_calls.answered(answer) {
+                        Some(event) => event,
+                        None => continue,
+                    }
+                }
+                Some((index, released)) = self.locks.released.recv() => {
+                    match self.lock_released(index, released) {
                         Some(event) => event,
                         None => continue,
                     }
@@ -228,6 +305,35 @@ impl Supervision {
         }
     }
 
+    /// Every holder of sentinel `index`'s dead-man's lock has let go: written (the main
+    /// container wrote it, then exited) or abandoned (it died without writing it).
+    fn lock_released(&mut self, index: usize, released: io::Result<()>) -> Option<Event> {
+        if let Err(error) = released {
+            tracing::warn!(%error, sentinel = %self.locks.sentinels[index].display(), "cannot wait on the dead-man's lock; only the sentinel will stop the child");
+            return None;
+        }
+        let sentinel = self.wakes.sentinel()?;
+        if sentinel.present().get(index) == Some(&true) {
+            self.coordination.written(index);
+        } else {
+            tracing::warn!(sentinel = %self.locks.sentinels[index].display(), "the main container ended without writing the sentinel");
+            self.coordination.abandoned(index);
+        }
+        self.main_side_done()
+    }
+
+    /// Whether the sentinels now say the main side is done: the event, once.
+    fn main_side_done(&mut self) -> Option<Event> {
+        let cause = self.coordination.done()?;
+        let sentinel = self.wakes.sentinel()?;
+        tracing::info!(cause = cause.as_str(), "the main side is done");
+        sentinel.disarm();
+        Some(match cause {
+            Cause::Abandoned => Event::Abandoned,
+            _ => Event::SentinelAppeared,
+        })
+    }
+
     /// What a wake means for the supervisor, if anything.
     fn event(&mut self, wake: Wake) -> Option<Event> {
         match wake {
@@ -235,12 +341,69 @@ impl Supervision {
             Wake::Signal(number) => Signal::try_from(number).ok().map(Event::SignalReceived),
             Wake::SentinelChanged => {
                 let sentinel = self.wakes.sentinel()?;
-                let path = sentinel.find_existing()?;
-                tracing::info!(sentinel = %path.display(), "sentinel appeared");
-                sentinel.disarm();
-                Some(Event::SentinelAppeared)
+                for (index, present) in sentinel.present().into_iter().enumerate() {
+                    if present {
+                        self.coordination.written(index);
+                    }
+                }
+                // A main container may have published its lock file meanwhile.
+                self.locks.watch_new();
+                self.main_side_done()
             }
             Wake::Deadline => Some(Event::DeadlineReached),
+        }
+    }
+}
+
+/// The dead-man's locks of the watched sentinels: one thread per lock whose holders run
+/// under `--done-on always`, asleep in flock(2) until the last of them lets go.
+struct Locks {
+    sentinels: Vec<PathBuf>,
+    waiting: Vec<bool>,
+    sender: mpsc::UnboundedSender<(usize, io::Result<()>)>,
+    released: mpsc::UnboundedReceiver<(usize, io::Result<()>)>,
+}
+
+impl Locks {
+    fn new(sentinels: Vec<PathBuf>) -> Self {
+        let (sender, released) = mpsc::unbounded_channel();
+        Locks {
+            waiting: vec![false; sentinels.len()],
+            sentinels,
+            sender,
+            released,
+        }
+    }
+
+    /// Whether sentinel `index` has a lock that its holders, running under `always`, have
+    /// all let go already (they ended before this sidecar started).
+    fn released_already(&self, index: usize) -> bool {
+        let sentinel = &self.sentinels[index];
+        deadman::policy(sentinel) == Some(deadman::Policy::Always)
+            && deadman::released(sentinel).unwrap_or(false)
+    }
+
+    /// Starts a waiting thread for every lock that a holder under `always` has published
+    /// since the last look. (Under `success` a holder gone without writing the sentinel
+    /// failed and will be restarted in place: nothing to wait for.)
+    fn watch_new(&mut self) {
+        for (index, sentinel) in self.sentinels.iter().enumerate() {
+            if self.waiting[index] || deadman::policy(sentinel) != Some(deadman::Policy::Always) {
+                continue;
+            }
+            let (sentinel, sender) = (sentinel.clone(), self.sender.clone());
+            let started = std::thread::Builder::new()
+                .name("dead-man's lock".into())
+                .stack_size(64 * 1024)
+                .spawn(move || {
+                    let _ = sender.send((index, deadman::wait_released(&sentinel)));
+                });
+            match started {
+                Ok(_) => self.waiting[index] = true,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot start waiting on a dead-man's lock")
+                }
+            }
         }
     }
 }

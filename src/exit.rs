@@ -36,6 +36,9 @@ pub enum Cause {
     Sentinel,
     /// The lifetime ran out and guillotine ran its stop sequence.
     Lifetime,
+    /// The main container ended without writing the sentinel (its dead-man's lock was
+    /// released: killed, OOM-killed) and guillotine ran its stop sequence.
+    Abandoned,
 }
 
 impl Cause {
@@ -44,6 +47,7 @@ impl Cause {
             Cause::ChildEnded => "child-ended",
             Cause::Sentinel => "sentinel",
             Cause::Lifetime => "lifetime",
+            Cause::Abandoned => "abandoned",
         }
     }
 }
@@ -101,7 +105,7 @@ pub fn natural_status(outcome: Outcome) -> u8 {
     match outcome.cause {
         // A child that ended by itself has always been reaped; the fallback is unreachable.
         Cause::ChildEnded => outcome.child.map_or(status::KILLED, ChildEnd::shell_status),
-        Cause::Sentinel => 0,
+        Cause::Sentinel | Cause::Abandoned => 0,
         Cause::Lifetime if outcome.killed => status::KILLED,
         Cause::Lifetime => status::TIMED_OUT,
     }

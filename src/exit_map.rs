@@ -18,6 +18,7 @@ pub enum Match {
     SignalDeath(i32),
     /// The sentinel stopped it.
     Sentinel,
+    Abandoned,
     /// The lifetime ran out.
     Lifetime,
     /// The child exited by itself, any code.
@@ -42,7 +43,7 @@ pub struct ExitMap {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{rule:?} is not an exit-map rule: {reason}; use FROM=TO with FROM a code (0), a range \
-     (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, lifetime, exited, \
+     (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, abandoned, lifetime, exited, \
      signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"
 )]
 pub struct ExitMapError {
@@ -77,6 +78,7 @@ fn matches(from: Match, outcome: Outcome, natural: u8) -> bool {
         Match::Range(low, high) => (low..=high).contains(&natural),
         Match::SignalDeath(signal) => outcome.child == Some(ChildEnd::Signaled(signal)),
         Match::Sentinel => outcome.cause == Cause::Sentinel,
+        Match::Abandoned => outcome.cause == Cause::Abandoned,
         Match::Lifetime => outcome.cause == Cause::Lifetime,
         Match::Exited => by_itself && matches!(outcome.child, Some(ChildEnd::Exited(_))),
         Match::Signaled => by_itself && matches!(outcome.child, Some(ChildEnd::Signaled(_))),
@@ -93,6 +95,7 @@ fn parse_rule(text: &str) -> Result<Rule, ExitMapError> {
     let from = from.trim();
     let from = match from.to_ascii_lowercase().as_str() {
         "sentinel" => Match::Sentinel,
+        "abandoned" => Match::Abandoned,
         "lifetime" => Match::Lifetime,
         "exited" => Match::Exited,
         "signaled" | "signalled" => Match::Signaled,
@@ -289,7 +292,12 @@ mod tests {
         #[test]
         fn mapping_is_total(natural in 0u8..=255, code in 0u8..=255, signal in 1i32..=64) {
             let map = ExitMap::parse(["0=1,2-9=0,TERM=7,sentinel=0,lifetime=0,exited=3,signaled=4"]).unwrap();
-            for cause in [Cause::ChildEnded, Cause::Sentinel, Cause::Lifetime] {
+            for cause in [
+                Cause::ChildEnded,
+                Cause::Sentinel,
+                Cause::Abandoned,
+                Cause::Lifetime,
+            ] {
                 for child in [ChildEnd::Exited(code), ChildEnd::Signaled(signal)] {
                     let status = map.apply(outcome(cause, child), natural);
                     prop_assert!(status == natural || [1, 0, 7, 3, 4].contains(&status));

@@ -37,6 +37,8 @@ pub mod atomic_file;
 pub mod cli;
 pub mod command_line;
 pub mod config;
+pub mod coordination;
+pub mod deadman;
 pub mod dispatch;
 pub mod done;
 pub mod duration;

@@ -10,7 +10,6 @@
 
 use crate::cli::{DoneOn, RunArgs};
 use crate::config::RunConfig;
-use crate::done;
 use crate::event_loop;
 use crate::exit::ChildEnd;
 use crate::exit::status::{SENTINEL_NOT_WRITTEN, TIMED_OUT, USAGE};
@@ -18,14 +17,25 @@ use crate::probe::Probe;
 use crate::readiness::{self, ProbeEnds};
 use crate::signal::raw_signal_name;
 use crate::sys::{reap, signals};
+use crate::{deadman, done};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Runs COMMAND and returns guillotine's status, after writing the sentinels as `--done-on`
 /// says.
 pub fn run(args: RunArgs) -> u8 {
+    // Held for our whole life, let go only after the sentinels are written: if we die
+    // first (SIGKILL, an OOM kill of the container), the kernel lets go for us, and the
+    // sidecars learn that we ended without writing them.
+    let policy = match args.done_on {
+        DoneOn::Always => deadman::Policy::Always,
+        DoneOn::Success => deadman::Policy::Success,
+    };
+    let holders = deadman::hold_all(&args.done, policy);
     let status = run_command(&args);
-    finish(&args.done, args.done_on, status)
+    let status = finish(&args.done, args.done_on, status);
+    drop(holders);
+    status
 }
 
 /// The arguments were refused before they could be read (clap's usage errors), but they

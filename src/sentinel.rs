@@ -134,19 +134,32 @@ impl SentinelWatch {
         }
     }
 
-    /// Returns the first sentinel that exists. When an event said a watch may be lost or on
-    /// the wrong inode, re-arms every watch first: the look always comes after the arming.
-    pub fn find_existing(&mut self) -> Option<&Path> {
+    /// Which sentinels exist, in the order they were given. When an event said a watch may
+    /// be lost or on the wrong inode, re-arms every watch first: the look always comes after
+    /// the arming.
+    pub fn present(&mut self) -> Vec<bool> {
         if let Mode::Inotify(watch) = &mut self.mode
             && std::mem::replace(&mut watch.due, Response::Ignore) == Response::Rearm
             && let Err(error) = watch.rearm(&self.paths)
         {
             self.mode = fallback(&error, self.poll_interval);
         }
+        self.paths.iter().map(|path| exists(path)).collect()
+    }
+
+    /// The first sentinel that exists (see [`Self::present`]).
+    pub fn find_existing(&mut self) -> Option<&Path> {
+        let present = self.present();
         self.paths
             .iter()
-            .find(|path| exists(path))
-            .map(PathBuf::as_path)
+            .zip(present)
+            .find(|(_, present)| *present)
+            .map(|(path, _)| path.as_path())
+    }
+
+    /// The sentinels, absolute, in the order they were given.
+    pub fn paths(&self) -> &[PathBuf] {
+        &self.paths
     }
 
     /// Stops watching: once a sentinel has appeared, more events change nothing.

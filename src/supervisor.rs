@@ -48,6 +48,9 @@ pub enum Event {
     },
     /// A sentinel exists.
     SentinelAppeared,
+    /// The main containers ended without writing their sentinel (their dead-man's lock was
+    /// let go): stop as for a sentinel, with its own cause.
+    Abandoned,
     /// guillotine itself received a signal that it forwards.
     SignalReceived(Signal),
     /// The instant returned by [`Supervisor::deadline`] has passed.
@@ -230,11 +233,15 @@ impl Supervisor {
         }
         match event {
             Event::Reaped { child, anyone_left } => self.on_reaped(child, anyone_left, now),
-            Event::SentinelAppeared => {
+            Event::SentinelAppeared | Event::Abandoned => {
                 if self.phase != Phase::Running {
                     return vec![];
                 }
-                self.cause = Some(Cause::Sentinel);
+                self.cause = Some(if event == Event::Abandoned {
+                    Cause::Abandoned
+                } else {
+                    Cause::Sentinel
+                });
                 self.ask_to_quit(now)
             }
             Event::SignalReceived(signal) if self.child_end.is_some() => {

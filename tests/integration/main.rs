@@ -1,6 +1,7 @@
 //! guillotine's integration tests: one binary, one harness, one file per behaviour.
 
 mod bad_input;
+mod coordination;
 mod exit_status;
 mod harness;
 mod lifetime;

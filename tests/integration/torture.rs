@@ -59,6 +59,9 @@ enum End {
     SignalToGuillotine(Signal),
     /// The main container's `guillotine run --done` is signalled while it waits.
     MainSignalledDuringWait(Signal),
+    /// The main container is killed whole (an OOM kill) without writing the sentinel: its
+    /// dead-man's lock goes, and the sidecar stops as abandoned (mapped to 3 here).
+    MainKilled,
 }
 
 /// One process of the child's tree, as the probe's `--tree` builds it.
@@ -83,6 +86,9 @@ struct Lifecycle {
     end: End,
     pid1: bool,
 }
+
+/// The status the sidecars of the torture map an abandonment to, so that its cause shows.
+const ABANDONED: i32 = 3;
 
 /// Below this, a lifetime may fire before the probe and its tree have set up their signal
 /// handling, so a process meant to ignore TERM may still die of it (or one meant to die of
@@ -159,7 +165,7 @@ fn random_lifecycle(rng: &mut Rng) -> Lifecycle {
     let ignores_term = rng.chance(30);
     let pid1 = rng.chance(15);
     let sentinels = SENTINELS[..1 + rng.below(3) as usize].to_vec();
-    let end = match rng.below(if pid1 { 5 } else { 6 }) {
+    let end = match rng.below(if pid1 { 6 } else { 7 }) {
         0 => End::ChildExits(rng.below(256) as u8),
         1 => End::ChildDies(rng.pick(&deaths)),
         2 => End::SentinelAfter(
@@ -172,6 +178,7 @@ fn random_lifecycle(rng: &mut Rng) -> Lifecycle {
             Signal::SIGINT,
             Signal::SIGHUP,
         ])),
+        5 => End::MainKilled,
         _ => {
             let signal = rng.pick(&lethal);
             End::SignalToGuillotine(if ignores_term && signal == Signal::SIGTERM {
@@ -257,6 +264,7 @@ fn allowed(lifecycle: &Lifecycle) -> Vec<i32> {
         End::ChildExits(code) => vec![i32::from(code)],
         End::ChildDies(signal) => vec![128 + signal as i32],
         End::SentinelAfter(..) | End::MainSignalledDuringWait(_) => vec![0],
+        End::MainKilled => vec![ABANDONED],
         // 124, or 137 when SIGKILL was needed.
         End::Lifetime(after) if after < START_UP_MARGIN => vec![124, 137],
         End::Lifetime(_) if lifetime_needs_sigkill(lifecycle) => vec![137],
@@ -341,7 +349,12 @@ fn run_one(lifecycle: &Lifecycle, label: &str) {
         .iter()
         .map(|name| dir.path().join(name))
         .collect();
-    let mut args: Vec<String> = vec!["--grace".into(), "100ms".into()];
+    let mut args: Vec<String> = vec![
+        "--grace".into(),
+        "100ms".into(),
+        "--exit-map".into(),
+        format!("abandoned={ABANDONED}"),
+    ];
     for sentinel in &sentinels {
         args.extend(["--watch".into(), sentinel.to_str().unwrap().to_owned()]);
     }
@@ -412,6 +425,27 @@ fn run_one(lifecycle: &Lifecycle, label: &str) {
                     contents(sentinel)
                 ));
             }
+        }
+        End::MainKilled => {
+            wait_for_tree(&mut run);
+            let sentinel = &sentinels[0];
+            let mut main =
+                Guillotine::start(&["run", "--done", sentinel.to_str().unwrap(), "--", PROBE]);
+            let child_group = main.wait_ready().pgid;
+            let lock = guillotine::deadman::companion(sentinel);
+            eventually("run holds its lock", DEADLINE, || {
+                if lock.exists() {
+                    Ok(())
+                } else {
+                    Err("no lock file".into())
+                }
+            });
+            for group in [main.pid(), child_group] {
+                let _ =
+                    nix::sys::signal::killpg(nix::unistd::Pid::from_raw(group), Signal::SIGKILL);
+            }
+            // Its processes are init's to reap now, as in a pod.
+            main.wait_exit();
         }
         _ => {}
     }
