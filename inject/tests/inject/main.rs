@@ -1,0 +1,1 @@
+//! kubectl-guillotine's integration tests: one binary, a file per behaviour.
