@@ -53,7 +53,7 @@ pub struct Cli {
 pub enum Command {
     /// Wire guillotine into the manifests (the default).
     #[command(after_help = AFTER_HELP)]
-    Inject(InjectArgs),
+    Inject(Box<InjectArgs>),
     /// Undo `inject`: restore the original containers, init containers and volumes.
     Uninject(Files),
 }

@@ -56,7 +56,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let (files, options) = match cli.command {
         Some(Command::Uninject(files)) => (files, None),
-        Some(Command::Inject(args)) => (args.files.clone(), Some(args)),
+        Some(Command::Inject(args)) => (args.files.clone(), Some(*args)),
         None => (cli.inject.files.clone(), Some(cli.inject)),
     };
     let options = match options

@@ -4,7 +4,7 @@
 //! `--sidecar`), the commands the wrapped containers get, the volumes, mounts and init
 //! container added, the `guillotine/injected` mark and the `guillotine/original` record
 //! that makes [`undo`] exact (the original `containers`, `initContainers` and `volumes`,
-//! as JSON, and which of `metadata` and `metadata.annotations` inject created).
+//! as a YAML document, and which of `metadata` and `metadata.annotations` inject created).
 //! Never: guesses a command the manifest does not show, changes a field it does not own,
 //! or knows about documents, kinds or files ([`crate::manifest`] finds the template).
 
@@ -211,10 +211,11 @@ fn sidecars(template: &Map, names: &[String], options: &Options) -> Result<Vec<S
         .collect())
 }
 
-/// The record as indented JSON: a YAML writer keeps it as a block of short lines.
-fn record_json(record: &Value) -> Result<String, Error> {
-    serde_json::to_string_pretty(record)
-        .map_err(|e| format!("cannot record the original pod spec: {e}"))
+/// The record as a YAML document (a block of short lines in the manifest). YAML rather
+/// than JSON: the same reader and writer as the manifest itself, which keep every value
+/// exactly (floats included).
+fn record_text(record: &Value) -> Result<String, Error> {
+    crate::stream::to_yaml(record).map_err(|e| format!("cannot record the original pod spec: {e}"))
 }
 
 /// The list at `spec[key]`, created (empty, before `containers`, where people put it) when
@@ -343,7 +344,7 @@ pub fn inject(template: &mut Map, owner: Owner, options: &Options) -> Result<Out
     .filter_map(|(created, name)| created.then_some(name))
     .collect();
     record.set("created", Value::strings(&created));
-    let record = record_json(&Value::Map(record))?;
+    let record = record_text(&Value::Map(record))?;
 
     let spec = template
         .get_mut("spec")
@@ -487,12 +488,12 @@ pub fn undo(template: &mut Map) -> Result<Outcome, Error> {
         .get(ORIGINAL_ANNOTATION)
         .and_then(Value::as_str)
         .ok_or_else(|| unreadable("is missing".to_owned()))
-        .and_then(|json| {
-            serde_json::from_str(json).map_err(|e| unreadable(format!("is not valid JSON ({e})")))
+        .and_then(|text| {
+            crate::stream::from_yaml(text).map_err(|e| unreadable(format!("is not YAML ({e})")))
         })?;
     let record = record
         .as_map()
-        .ok_or_else(|| unreadable("is not a JSON object".to_owned()))?;
+        .ok_or_else(|| unreadable("is not a mapping".to_owned()))?;
     let created: Vec<&str> = record
         .get("created")
         .and_then(Value::as_seq)

@@ -120,6 +120,12 @@ fn first_line(message: &str) -> String {
     }
 }
 
+/// Parses one YAML document (inject's own record).
+pub fn from_yaml(text: &str) -> Result<Value, String> {
+    serde_saphyr::from_str_with_options(text, read_options())
+        .map_err(|e| first_line(&e.to_string()))
+}
+
 /// Serialises one value as a YAML document body (no `---`).
 pub fn to_yaml(value: &Value) -> Result<String, String> {
     serde_saphyr::to_string_with_options(value, write_options()).map_err(|e| e.to_string())
