@@ -63,15 +63,16 @@ pub fn only_document(text: &str) -> Value {
     docs.remove(0)
 }
 
-/// The arguments a plain example names on its `# inject-args:` line.
+/// The arguments a plain example names on its `# inject-args:` lines (joined).
 pub fn inject_args(plain: &str) -> Vec<String> {
-    plain
+    let args: Vec<String> = plain
         .lines()
-        .find_map(|l| l.strip_prefix("# inject-args: "))
-        .expect("an # inject-args: line")
-        .split_whitespace()
+        .filter_map(|l| l.strip_prefix("# inject-args: "))
+        .flat_map(str::split_whitespace)
         .map(str::to_owned)
-        .collect()
+        .collect();
+    assert!(!args.is_empty(), "an # inject-args: line");
+    args
 }
 
 /// Mapping keys sorted, recursively: equal when the same fields hold the same values.
