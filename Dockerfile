@@ -2,9 +2,11 @@
 #
 #   docker buildx build --platform linux/amd64,linux/arm64 -t guillotine .
 #
-# Stage 1 builds the fully static musl binary for the platform being built (TARGETARCH:
+# Stage 1 builds the fully static musl binaries for the platform being built (TARGETARCH:
 # amd64 or arm64) with .ci/build-static, the script CI runs too. Stage 2 is scratch: the
-# binary at /guillotine, /timeout for the multicall `timeout` mode, nothing else.
+# binary at /guillotine, /timeout for the multicall `timeout` mode, and /kubectl-guillotine
+# (the inject tool: `docker run --rm -i --entrypoint /kubectl-guillotine IMAGE inject ...`,
+# or copy it out; the init container copies only /guillotine into pods), nothing else.
 
 FROM rust:1.95-slim-bookworm AS build
 ARG TARGETARCH

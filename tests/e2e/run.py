@@ -167,6 +167,18 @@ def no_guillotine_control(pod):
     return {"sidecar": "still running at the 5s deadline"}
 
 
+def inject_completes(pod):
+    """The plain pod, wired by kubectl-guillotine (built beside guillotine by
+    .ci/build-static), completes; `pod` is the plain one, played by the control."""
+    wired = subprocess.run(
+        ["target/static/kubectl-guillotine", "inject", "--image", "localhost/guillotine-e2e:test",
+         "-f", str(SCENARIOS / "inject-plain.yaml")],
+        capture_output=True, text=True, check=True).stdout
+    path = Path(tempfile.mkdtemp()) / "inject-wired.yaml"
+    path.write_text(wired)
+    return exits(Pod(path), {"sidecar": 0, "main": 0}, deadline=60)
+
+
 def timeout_drop_in(pod):
     return exits(pod, {"export": 124}, deadline=30, at_least=1.0)
 
@@ -182,6 +194,8 @@ CASES = [
     ("readiness gating and HTTP quit", "quit-url.yaml", quit_url),
     ("control: no guillotine hangs", "no-guillotine-control.yaml", no_guillotine_control),
     ("multicall timeout as PID 1", "timeout-drop-in.yaml", timeout_drop_in),
+    ("kubectl-guillotine inject wires a plain Job: it completes", "inject-plain.yaml", inject_completes),
+    ("control: the same plain Job, not injected, hangs", "inject-plain.yaml", no_guillotine_control),
 ]
 
 
