@@ -43,8 +43,13 @@ pub fn ready_file(sidecar: &str) -> String {
 /// The init container's arguments. When `install --reset` lands (it clears a stale
 /// sentinel and ready files on a re-run of the init containers), it goes here, with the
 /// lifecycle volume mounted into the install container.
-pub fn install_args() -> Vec<String> {
-    vec!["install".to_owned(), TOOLS_DIR.to_owned()]
+/// `install /tools`, removing first what a previous run of the pod left on the lifecycle
+/// volume (`resets`: the sentinel and the ready files; an in-place restart of the whole pod
+/// keeps emptyDirs and re-runs init containers).
+pub fn install_args(resets: &[String]) -> Vec<String> {
+    let mut args = vec!["install".to_owned(), TOOLS_DIR.to_owned()];
+    args.extend(resets.iter().map(|path| format!("--reset={path}")));
+    args
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,12 +135,12 @@ fn exit_map(value: &str) -> Result<(), String> {
 }
 
 fn quit_url(value: &str) -> Result<(), String> {
-    guillotine::http::check_url(value)
+    guillotine::url::check_url(value)
         .map_err(|reason| format!("{value:?} is not a quit URL: {reason}"))
 }
 
 fn probe(value: &str) -> Result<(), String> {
-    guillotine::readiness::parse_probe(value)
+    guillotine::probe::parse_probe(value)
         .map(drop)
         .map_err(|e| e.to_string())
 }

@@ -121,7 +121,13 @@ fn empty_dir(volume: &str) -> Value {
     ]))
 }
 
-fn install_container(options: &Options) -> Value {
+/// The init container that installs guillotine; with `resets`, it mounts the lifecycle
+/// volume too and removes them first.
+fn install_container(options: &Options, resets: &[String]) -> Value {
+    let mut mounts = vec![mount(config::TOOLS_VOLUME, config::TOOLS_DIR)];
+    if !resets.is_empty() {
+        mounts.push(mount(config::LIFECYCLE_VOLUME, config::LIFECYCLE_DIR));
+    }
     Value::Map(Map(vec![
         (Value::str("name"), Value::str(config::INSTALL_CONTAINER)),
         (Value::str("image"), Value::str(&options.image)),
@@ -129,11 +135,11 @@ fn install_container(options: &Options) -> Value {
             Value::str("command"),
             Value::strings(&[config::IMAGE_BINARY]),
         ),
-        (Value::str("args"), Value::strings(&config::install_args())),
         (
-            Value::str("volumeMounts"),
-            Value::Seq(vec![mount(config::TOOLS_VOLUME, config::TOOLS_DIR)]),
+            Value::str("args"),
+            Value::strings(&config::install_args(resets)),
         ),
+        (Value::str("volumeMounts"), Value::Seq(mounts)),
     ]))
 }
 
@@ -452,7 +458,14 @@ pub fn inject(template: &mut Map, owner: Owner, options: &Options) -> Result<Out
         }
         // volumes, initContainers, containers: the order the examples (and most docs) use.
         list_before_containers(spec, "volumes")?.splice(0..0, volumes);
-        list_before_containers(spec, "initContainers")?.insert(0, install_container(options));
+        let resets: Vec<String> = match options.mode {
+            Mode::Sentinel => std::iter::once(config::SENTINEL.to_owned())
+                .chain(gated.iter().map(|sidecar| config::ready_file(sidecar)))
+                .collect(),
+            Mode::Native => vec![],
+        };
+        list_before_containers(spec, "initContainers")?
+            .insert(0, install_container(options, &resets));
     }
 
     if !metadata_existed {
