@@ -43,7 +43,6 @@ class Pod:
         self.pod = as_pod(yaml.safe_load((SCENARIOS / file).read_text()))
         self.name = self.pod["metadata"]["name"]
         self.containers = [c["name"] for c in self.pod["spec"]["containers"]]
-        self.init_containers = [c["name"] for c in self.pod["spec"].get("initContainers", [])]
         self.played = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
         yaml.safe_dump(self.pod, self.played)
         self.played.close()
@@ -213,7 +212,8 @@ class PostgresImage:
         if status != 0:
             tail = "\n".join(text.splitlines()[-30:])
             print(f"  --- tests/e2e/pg-image (exit {status}), last lines of {cls.log}:\n{tail}", file=sys.stderr)
-            raise AssertionError(f"tests/e2e/pg-image: exit {status}: {text.strip().splitlines()[-1:] or 'no output'}")
+            last = text.strip().splitlines()[-1] if text.strip() else "no output"
+            raise AssertionError(f"tests/e2e/pg-image: exit {status}: {last}")
         cls.error = None
         # Its own account of what it did: cached or built, and how long each part took.
         built = re.search(r"rootfs built in (\d+s \(\d+ MiB\))", text)
@@ -307,7 +307,8 @@ def main(words):
             failed += 1
             codes = {}
             verdict = f"FAILED: {error}"
-            for container in pod.init_containers + pod.containers if pod else []:
+            # Only a pod that was played has logs (podman removes init containers once run).
+            for container in pod.containers if pod and hasattr(pod, "started") else []:
                 print(f"  --- {container} logs:\n{pod.logs(container)}", file=sys.stderr)
         finally:
             if pod:
