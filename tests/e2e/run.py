@@ -2,8 +2,15 @@
 container's exit code, asserts, and tears everything down (volumes included, so a stale
 sentinel never leaks into the next scenario). A Job or CronJob is played as its pod
 template, as the Job controller would create it. One line per scenario, then
-'N passed, N failed'."""
+'N passed, N failed'.
 
+The PostgreSQL scenarios need an image built from Debian packages (tests/e2e/pg-image,
+cached between runs); building it is a step of its own with its own line, and a failed
+build fails every scenario that needs it, with the build log's tail: never a skip.
+
+Arguments, if any, select the scenarios whose manifest name contains one of them."""
+
+import re
 import subprocess
 import sys
 import tempfile
@@ -77,6 +84,15 @@ class Pod:
         result = podman("logs", self.container(container), check=False)
         return result.stdout + result.stderr
 
+    def volume_file(self, volume, path):
+        """The content of PATH on the pod's emptyDir VOLUME, read from the host after the
+        containers ended (podman 4.3 keeps an emptyDir as a named volume until teardown)."""
+        mounts = podman("inspect", self.container(self.containers[0]), "--format",
+                        "{{range .Mounts}}{{.Name}}={{.Source}}\n{{end}}").stdout.split()
+        wanted = [m.split("=", 1)[1] for m in mounts if m.split("=", 1)[0].endswith(volume)]
+        expect(len(wanted) == 1, f"no single volume named like {volume!r} in {mounts}")
+        return (Path(wanted[0]) / path).read_text()
+
 
 def expect(condition, message):
     if not condition:
@@ -84,9 +100,12 @@ def expect(condition, message):
 
 
 def exits(pod, codes, deadline=60, at_least=0.0):
+    """Plays the pod and expects every container to end with CODES within DEADLINE seconds
+    of the play (init containers and pulling nothing included), and not before AT_LEAST."""
     pod.play()
-    expect(pod.wait(deadline), f"containers still running after {deadline}s")
-    elapsed = time.monotonic() - pod.started
+    remaining = deadline - (time.monotonic() - pod.started)
+    expect(remaining > 0 and pod.wait(remaining), f"containers still running {deadline}s after the play")
+    elapsed = pod.elapsed = time.monotonic() - pod.started
     found = pod.exit_codes()
     expect(found == codes, f"exit codes {found}, expected {codes}")
     expect(elapsed >= at_least, f"ended after {elapsed:.1f}s, before {at_least}s")
@@ -183,6 +202,91 @@ def timeout_drop_in(pod):
     return exits(pod, {"export": 124}, deadline=30, at_least=1.0)
 
 
+class PostgresImage:
+    """localhost/guillotine-pg:test, built by tests/e2e/pg-image (mmdebstrap from the
+    machine's apt sources; the rootfs is cached). The build is a step with its own line;
+    the scenarios that need the image fail, naming the step, if it failed."""
+
+    log = Path("target/e2e-pg-image.log")
+    error = "not built: the PostgreSQL image step did not run"
+
+    @classmethod
+    def build(cls):
+        cls.log.parent.mkdir(parents=True, exist_ok=True)
+        cls.error = "the PostgreSQL image step failed (see its line)"
+        with cls.log.open("w") as log:
+            try:
+                result = subprocess.run(["bash", "tests/e2e/pg-image"], stdout=log, stderr=subprocess.STDOUT, timeout=600)
+                status = result.returncode
+            except subprocess.TimeoutExpired:
+                status = "timed out after 600s"
+        text = cls.log.read_text(errors="replace")
+        if status != 0:
+            tail = "\n".join(text.splitlines()[-30:])
+            print(f"  --- tests/e2e/pg-image (exit {status}), last lines of {cls.log}:\n{tail}", file=sys.stderr)
+            last = text.strip().splitlines()[-1] if text.strip() else "no output"
+            raise AssertionError(f"tests/e2e/pg-image: exit {status}: {last}")
+        cls.error = None
+        # Its own account of what it did: cached or built, and how long each part took.
+        built = re.search(r"rootfs built in (\d+s \(\d+ MiB\))", text)
+        imported = re.search(r"imported \S+ in (\d+s)", text)
+        return {
+            "rootfs": f"built in {built.group(1)}" if built else "cached",
+            "import": imported.group(1) if imported else "already in podman",
+        }
+
+    @classmethod
+    def require(cls):
+        expect(cls.error is None, cls.error)
+
+
+def postgres_image(_pod):
+    return PostgresImage.build()
+
+
+def logged_at(logs, message):
+    """The timestamp of guillotine's first log line with MESSAGE (sortable text), or None."""
+    found = re.search(r"^(\d{4}-\d\d-\d\dT[\d:.]+Z) +\w+ +" + re.escape(message), logs, re.M)
+    return found.group(1) if found else None
+
+
+def postgres_job(pod, main_code):
+    """The PostgreSQL + pgbouncer Job pod: both sidecars end 0 through the sentinel and the
+    main container with MAIN_CODE, well within 15 s (pgbouncer's default login retry alone
+    would take 15 s); postgres stopped by its fast shutdown, cleanly; pgbouncer never
+    had to retry a failed server login. Returns the exit codes and psql's output."""
+    PostgresImage.require()
+    codes = exits(pod, {"database": 0, "pgbouncer": 0, "main": main_code}, deadline=15)
+    database = pod.logs("database")
+    expect("received fast shutdown request" in database, f"postgres was not stopped by INT's fast shutdown: {database}")
+    expect("database system is shut down" in database, f"postgres did not shut down cleanly: {database}")
+    pgbouncer = pod.logs("pgbouncer")
+    expect("server login failed" not in pgbouncer and "server login has been failing" not in pgbouncer,
+           f"pgbouncer reached postgres before it accepted logins: the gate did not mean ready: {pgbouncer}")
+    # The gate held: psql started after postgres' guillotine found it ready (both log
+    # lines carry guillotine's UTC timestamps; the containers share the host's clock).
+    ready, started = logged_at(database, "child is ready"), logged_at(pod.logs("main"), "child started")
+    expect(ready and started and started >= ready, f"psql started at {started}, postgres was ready at {ready}")
+    sentinel = pod.volume_file("lifecycle", "done")
+    expect(sentinel.strip() == str(main_code), f"the sentinel holds {sentinel!r}, expected {main_code}")
+    return {**codes, "sentinel": sentinel.strip(), "ended": f"{pod.elapsed:.1f}s after the play"}, pod.logs("main")
+
+
+def postgres_succeeds(pod):
+    codes, psql = postgres_job(pod, 0)
+    expect("rows: one,two,three via server port 5432" in psql, f"the rows were not read back through pgbouncer: {psql}")
+    return codes
+
+
+def postgres_fails(pod):
+    codes, psql = postgres_job(pod, 1)
+    expect("relation \"no_such_table\" does not exist" in psql, f"psql did not fail on the bad SQL: {psql}")
+    expect("rows: one" not in psql, f"psql went on after the error (no ON_ERROR_STOP): {psql}")
+    return codes
+
+
+IMAGE_STEP = "tests/e2e/pg-image"  # a step of CASES that plays no manifest
+
 CASES = [
     ("main succeeds, sidecar stopped", "main-succeeds.yaml", main_succeeds),
     ("main fails, sidecar still stopped", "main-fails.yaml", main_fails),
@@ -196,13 +300,35 @@ CASES = [
     ("multicall timeout as PID 1", "timeout-drop-in.yaml", timeout_drop_in),
     ("kubectl-guillotine inject wires a plain Job: it completes", "inject-plain.yaml", inject_completes),
     ("control: the same plain Job, not injected, hangs", "inject-plain.yaml", no_guillotine_control),
+    # The PostgreSQL family: the image step first. Issue 17 points 4-6 come as one manifest
+    # and one function each, once their features exist (postgres_job covers the checks):
+    # - main killed mid-query: a manifest whose psql runs long (pg_sleep), the function
+    #   plays it, waits for the query in postgres' log, `podman kill -s KILL` the main
+    #   container, expects both sidecars to stop through the dead-man's lock (no sentinel);
+    # - pod deleted: `podman pod stop --time N`, the sidecars' --on-term stop sequences,
+    #   postgres' fast shutdown, then a second postgres on the same pgdata volume (not torn
+    #   down in between) must start without crash recovery;
+    # - inject: the un-wired form of postgres-succeeds.yaml through the inject tool, then
+    #   postgres_succeeds on its output (Pod needs to accept a manifest that is not a file).
+    ("PostgreSQL image from Debian packages", IMAGE_STEP, postgres_image),
+    ("PostgreSQL + pgbouncer Job succeeds", "postgres-succeeds.yaml", postgres_succeeds),
+    ("PostgreSQL + pgbouncer Job fails on bad SQL", "postgres-fails.yaml", postgres_fails),
 ]
 
 
-def main():
+def chosen(words):
+    """The cases whose manifest name contains one of WORDS (all without any), with the image
+    step wherever a chosen scenario needs the PostgreSQL image."""
+    if not words:
+        return CASES
+    needs_image = any(file.startswith("postgres-") and any(word in file for word in words) for _, file, _ in CASES)
+    return [case for case in CASES if any(word in case[1] for word in words) or (case[1] == IMAGE_STEP and needs_image)]
+
+
+def main(words):
     passed = failed = 0
-    for title, file, scenario in CASES:
-        pod = Pod(file)
+    for title, file, scenario in chosen(words):
+        pod = Pod(file) if file != IMAGE_STEP else None
         began = time.monotonic()
         try:
             codes = scenario(pod)
@@ -212,10 +338,12 @@ def main():
             failed += 1
             codes = {}
             verdict = f"FAILED: {error}"
-            for container in pod.containers:
+            # Only a pod that was played has logs (podman removes init containers once run).
+            for container in pod.containers if pod and hasattr(pod, "started") else []:
                 print(f"  --- {container} logs:\n{pod.logs(container)}", file=sys.stderr)
         finally:
-            pod.tear_down()
+            if pod:
+                pod.tear_down()
         shown = " ".join(f"{name}={code}" for name, code in codes.items())
         print(f"e2e {title} ({file}): {shown} [{time.monotonic() - began:.1f}s] {verdict}", flush=True)
     print(f"{passed} passed, {failed} failed")
@@ -223,4 +351,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
