@@ -118,6 +118,42 @@ pub struct Args {
     )]
     pub lifetime: Option<String>,
 
+    /// Stop the child at this moment, an RFC 3339 timestamp (e.g. 2026-12-11T18:00:00Z):
+    /// the same across restarts and replacement pods. As a lifetime ends (exit 124, or 137
+    /// if SIGKILL was needed); already past at start: COMMAND is not run (124). With
+    /// --lifetime, the earlier wins.
+    #[arg(
+        long,
+        value_name = "TIMESTAMP",
+        env = "GUILLOTINE_DEADLINE",
+        help_heading = "Stop sequence"
+    )]
+    pub deadline: Option<String>,
+
+    /// What SIGTERM to guillotine does (the kubelet's, when the pod is deleted or a native
+    /// sidecar is stopped): forward it to the child's group, or stop: run guillotine's own
+    /// stop sequence (quit URLs, --stop-signal, --grace, SIGKILL), exit 143 ('terminated' in
+    /// --exit-map) [default: forward].
+    #[arg(
+        long,
+        value_enum,
+        value_name = "forward|stop",
+        env = "GUILLOTINE_ON_TERM",
+        help_heading = "Stop sequence"
+    )]
+    pub on_term: Option<OnTerm>,
+
+    /// With --on-term stop: on SIGTERM, keep the child running until a sentinel says the
+    /// main side is done, or this long at most, then stop (a proxy that outlives its main
+    /// container's drain). terminationGracePeriodSeconds must cover it and --grace.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        env = "GUILLOTINE_TERM_DELAY",
+        help_heading = "Stop sequence"
+    )]
+    pub term_delay: Option<String>,
+
     /// Remap the exit status: FROM=TO rules, comma-separated or repeated, first match wins.
     /// FROM: a code (0), a range (1-255), a signal death (TERM), or a cause (sentinel,
     /// lifetime, exited, signaled).
@@ -228,6 +264,13 @@ pub struct LoggingArgs {
 pub enum LogFormat {
     Text,
     Json,
+}
+
+/// What SIGTERM to the supervisor does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnTerm {
+    Forward,
+    Stop,
 }
 
 /// `guillotine run`: the main container's side.

@@ -5,16 +5,18 @@
 //! an accepted form. Never: touches the file system, the environment or any process; this is
 //! a pure function of its input.
 
+use crate::cli;
 use crate::cli::{Args, RunArgs, StopArgs};
 use crate::command_line::CommandLine;
 use crate::duration::{DurationError, parse_duration};
 use crate::exit_map::{ExitMap, ExitMapError};
 use crate::probe::{Probe, ProbeError, parse_probe};
 use crate::signal::{SignalError, parse_signal};
-use crate::supervisor::StopPolicy;
+use crate::supervisor::{OnTerm, StopPolicy};
+use crate::timestamp::{TimestampError, parse_timestamp};
 use nix::sys::signal::Signal;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How long after SIGKILL guillotine waits for the last process to be reaped. Only a process
 /// in uninterruptible sleep (D state) outlives SIGKILL that long.
@@ -60,6 +62,12 @@ pub enum ConfigError {
     QuitUrl(String),
     #[error("no command given; usage: guillotine run --done PATH [OPTIONS] [--] COMMAND [ARGS]...")]
     NoRunCommand,
+    #[error("--term-delay needs --on-term stop: it delays guillotine's own stop sequence")]
+    TermDelayWithoutStop,
+    #[error("--term-delay: {0}")]
+    TermDelay(DurationError),
+    #[error("--deadline: {0}")]
+    Deadline(TimestampError),
     #[error("--wait-for: {0}")]
     WaitFor(ProbeError),
     #[error("--wait-timeout: {0}")]
@@ -80,12 +88,33 @@ pub struct Config {
     pub stop: StopPolicy,
     /// None: no lifetime (also for `--lifetime 0`, as `timeout 0` disables the timeout).
     pub lifetime: Option<Duration>,
+    /// `--deadline`: the moment supervision ends as a lifetime does, whatever the restarts.
+    pub deadline: Option<SystemTime>,
     pub exit_map: ExitMap,
     /// POSTed, in order, when the stop sequence starts.
     pub quit_urls: Vec<String>,
     pub ready: Option<ReadyFile>,
     /// Where the termination message goes (None: Kubernetes' default if present).
     pub termination_log: Option<PathBuf>,
+}
+
+/// How long supervision may last from `now`: the lifetime, or the time left before the
+/// deadline, whichever is shorter; `Err(())` when the deadline has passed already (the
+/// command must not start).
+pub fn time_allowed(
+    lifetime: Option<Duration>,
+    deadline: Option<SystemTime>,
+    now: SystemTime,
+) -> Result<Option<Duration>, ()> {
+    let Some(deadline) = deadline else {
+        return Ok(lifetime);
+    };
+    match deadline.duration_since(now) {
+        Ok(left) if !left.is_zero() => {
+            Ok(Some(lifetime.map_or(left, |lifetime| lifetime.min(left))))
+        }
+        _ => Err(()),
+    }
 }
 
 /// `guillotine run`'s configuration, checked. (Its sentinels and `--done-on` stay with the
@@ -150,6 +179,7 @@ fn stop_policy(args: &StopArgs, quit_first: bool) -> Result<StopPolicy, ConfigEr
         grace,
         kill_wait: KILL_WAIT,
         quit_first,
+        on_term: OnTerm::Forward,
     })
 }
 
@@ -171,7 +201,9 @@ impl Config {
                 grace: DEFAULT_GRACE,
                 kill_wait: KILL_WAIT,
                 quit_first: false,
+                on_term: OnTerm::Forward,
             },
+            deadline: None,
             lifetime: None,
             exit_map: ExitMap::default(),
             quit_urls: vec![],
@@ -186,7 +218,26 @@ impl TryFrom<Args> for Config {
 
     fn try_from(args: Args) -> Result<Self, ConfigError> {
         let command = CommandLine::new(args.command).ok_or(ConfigError::NoCommand)?;
-        let stop = stop_policy(&args.stop, !args.quit_url.is_empty())?;
+        let on_term = match (args.on_term, &args.term_delay) {
+            (None | Some(cli::OnTerm::Forward), None) => OnTerm::Forward,
+            (None | Some(cli::OnTerm::Forward), Some(_)) => {
+                return Err(ConfigError::TermDelayWithoutStop);
+            }
+            (Some(cli::OnTerm::Stop), delay) => OnTerm::Stop {
+                delay: match delay {
+                    Some(text) => parse_duration(text).map_err(ConfigError::TermDelay)?,
+                    None => Duration::ZERO,
+                },
+            },
+        };
+        let stop = StopPolicy {
+            on_term,
+            ..stop_policy(&args.stop, !args.quit_url.is_empty())?
+        };
+        let deadline = match &args.deadline {
+            Some(text) => Some(parse_timestamp(text).map_err(ConfigError::Deadline)?),
+            None => None,
+        };
         let fallback_interval = match &args.interval {
             None => DEFAULT_POLL_INTERVAL,
             Some(text) => match text.parse::<u64>() {
@@ -236,6 +287,7 @@ impl TryFrom<Args> for Config {
             ready,
             termination_log: args.termination_log,
             command,
+            deadline,
             sentinels: args.watch,
             watch_all: args.watch_all,
             done: args.done,
@@ -299,6 +351,50 @@ mod tests {
         ] {
             assert!(help.contains(&default), "the help lacks {default}: {help}");
         }
+    }
+
+    #[test]
+    fn the_deadline_and_the_lifetime_the_earlier_wins() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let hour = Duration::from_secs(3600);
+        assert_eq!(time_allowed(Some(hour), None, now), Ok(Some(hour)));
+        assert_eq!(time_allowed(None, Some(now + hour), now), Ok(Some(hour)));
+        assert_eq!(
+            time_allowed(Some(hour), Some(now + 2 * hour), now),
+            Ok(Some(hour))
+        );
+        assert_eq!(
+            time_allowed(Some(3 * hour), Some(now + 2 * hour), now),
+            Ok(Some(2 * hour))
+        );
+        assert_eq!(time_allowed(Some(hour), Some(now), now), Err(()));
+        assert_eq!(time_allowed(None, Some(now - hour), now), Err(()));
+    }
+
+    #[test]
+    fn on_term_and_its_delay() {
+        let stop = config(&["--on-term", "stop", "--term-delay", "30s", "true"]).unwrap();
+        assert_eq!(
+            stop.stop.on_term,
+            OnTerm::Stop {
+                delay: Duration::from_secs(30)
+            }
+        );
+        assert_eq!(
+            config(&["true"]).unwrap().stop.on_term,
+            OnTerm::Forward,
+            "forward by default"
+        );
+        assert_eq!(
+            config(&["--term-delay", "30s", "true"]).unwrap_err(),
+            ConfigError::TermDelayWithoutStop
+        );
+        assert_eq!(
+            config(&["--deadline", "soon", "true"])
+                .unwrap_err()
+                .to_string(),
+            r#"--deadline: "soon" is not an RFC 3339 timestamp: a digit is expected; use e.g. 2026-12-11T18:00:00Z"#
+        );
     }
 
     #[test]
@@ -394,7 +490,7 @@ mod tests {
             ),
             (
                 &["--exit-map", "0=1,zero=0", "true"],
-                r#"--exit-map: "zero=0" is not an exit-map rule: FROM is not a code, range, signal or cause; use FROM=TO with FROM a code (0), a range (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, abandoned, lifetime, exited, signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"#,
+                r#"--exit-map: "zero=0" is not an exit-map rule: FROM is not a code, range, signal or cause; use FROM=TO with FROM a code (0), a range (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, abandoned, terminated, lifetime, exited, signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"#,
             ),
             (
                 &[],

@@ -7,7 +7,7 @@
 //! goes on.
 //! Never: decides (that is `supervisor`), calls `waitpid` outside `sys::reap`, or blocks.
 
-use crate::config::{Config, ConfigError, ReadyFile};
+use crate::config::{Config, ConfigError, ReadyFile, time_allowed};
 use crate::coordination::{Coordination, Kind};
 use crate::deadman;
 use crate::exit::{Cause, ChildEnd, Outcome, natural_status};
@@ -19,6 +19,7 @@ use crate::signal::{raw_signal_name, signal_name};
 use crate::supervisor::{Action, Event, Supervisor, Verdict, Why};
 use crate::sys::{process, reap, signals, spawn, terminal};
 use crate::termination::{self, Summary};
+use crate::timestamp::format_timestamp;
 use crate::wake::{self, Wake, Wakes};
 use crate::{atomic_file, http};
 use nix::sys::signal::Signal;
@@ -26,7 +27,7 @@ use nix::unistd::{Pid, getpgrp, getpid};
 use std::collections::VecDeque;
 use std::io;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::{JoinError, JoinHandle, JoinSet};
 
@@ -194,6 +195,22 @@ fn start(config: &Config, signals: signals::SignalListener) -> Result<Start, Set
         }
         None => {}
     }
+    // The deadline is wall-clock time (the same for every restart and replacement pod); the
+    // supervisor counts in monotonic time from here on.
+    let Ok(allowed) = time_allowed(config.lifetime, config.deadline, SystemTime::now()) else {
+        tracing::info!(
+            deadline = config.deadline.and_then(format_timestamp),
+            "the deadline has passed; not starting the command"
+        );
+        let outcome = Outcome {
+            cause: Cause::Lifetime,
+            child: None,
+            killed: false,
+        };
+        return Ok(Start::AlreadyDone(
+            config.exit_map.apply(outcome, natural_status(outcome)),
+        ));
+    };
     let terminal = terminal::holds_foreground();
     let child = spawn::spawn(
         &config.command,
@@ -215,7 +232,7 @@ fn start(config: &Config, signals: signals::SignalListener) -> Result<Start, Set
     let supervisor = Supervisor::new(
         config.stop,
         config.exit_map.clone(),
-        config.lifetime,
+        allowed,
         roots,
         Instant::now(),
     );
@@ -549,6 +566,10 @@ fn carry_out(action: Action, child: Pid, config: &Config, quit_calls: &mut QuitC
                 tracing::warn!(%errno, signal = signal_name(signal), "cannot forward signal");
             }
         }
+        Action::DelayStop(delay) => tracing::info!(
+            ?delay,
+            "SIGTERM: the child runs on until the main side is done, then stops (--term-delay)"
+        ),
         Action::NotForwarded(signal) => tracing::info!(
             signal = signal_name(signal),
             "not forwarding: the child has ended and what it left is being stopped"

@@ -36,6 +36,8 @@ pub enum Cause {
     Sentinel,
     /// The lifetime ran out and guillotine ran its stop sequence.
     Lifetime,
+    /// guillotine received SIGTERM under `--on-term stop` and ran its stop sequence.
+    Terminated,
     /// The main container ended without writing the sentinel (its dead-man's lock was
     /// released: killed, OOM-killed) and guillotine ran its stop sequence.
     Abandoned,
@@ -48,6 +50,7 @@ impl Cause {
             Cause::Sentinel => "sentinel",
             Cause::Lifetime => "lifetime",
             Cause::Abandoned => "abandoned",
+            Cause::Terminated => "terminated",
         }
     }
 }
@@ -106,6 +109,8 @@ pub fn natural_status(outcome: Outcome) -> u8 {
         // A child that ended by itself has always been reaped; the fallback is unreachable.
         Cause::ChildEnded => outcome.child.map_or(status::KILLED, ChildEnd::shell_status),
         Cause::Sentinel | Cause::Abandoned => 0,
+        // What the kubelet sees of a container that SIGTERM ended, forwarded or not.
+        Cause::Terminated => 128 + libc::SIGTERM as u8,
         Cause::Lifetime if outcome.killed => status::KILLED,
         Cause::Lifetime => status::TIMED_OUT,
     }

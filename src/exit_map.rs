@@ -19,6 +19,7 @@ pub enum Match {
     /// The sentinel stopped it.
     Sentinel,
     Abandoned,
+    Terminated,
     /// The lifetime ran out.
     Lifetime,
     /// The child exited by itself, any code.
@@ -43,8 +44,8 @@ pub struct ExitMap {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{rule:?} is not an exit-map rule: {reason}; use FROM=TO with FROM a code (0), a range \
-     (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, abandoned, lifetime, exited, \
-     signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"
+     (1-255), a signal death (TERM, SIGKILL) or a cause (sentinel, abandoned, terminated, lifetime, \
+     exited, signaled) and TO a code 0-255, e.g. 0=1,TERM=0,lifetime=0"
 )]
 pub struct ExitMapError {
     pub rule: String,
@@ -79,6 +80,7 @@ fn matches(from: Match, outcome: Outcome, natural: u8) -> bool {
         Match::SignalDeath(signal) => outcome.child == Some(ChildEnd::Signaled(signal)),
         Match::Sentinel => outcome.cause == Cause::Sentinel,
         Match::Abandoned => outcome.cause == Cause::Abandoned,
+        Match::Terminated => outcome.cause == Cause::Terminated,
         Match::Lifetime => outcome.cause == Cause::Lifetime,
         Match::Exited => by_itself && matches!(outcome.child, Some(ChildEnd::Exited(_))),
         Match::Signaled => by_itself && matches!(outcome.child, Some(ChildEnd::Signaled(_))),
@@ -96,6 +98,7 @@ fn parse_rule(text: &str) -> Result<Rule, ExitMapError> {
     let from = match from.to_ascii_lowercase().as_str() {
         "sentinel" => Match::Sentinel,
         "abandoned" => Match::Abandoned,
+        "terminated" => Match::Terminated,
         "lifetime" => Match::Lifetime,
         "exited" => Match::Exited,
         "signaled" | "signalled" => Match::Signaled,
@@ -296,6 +299,7 @@ mod tests {
                 Cause::ChildEnded,
                 Cause::Sentinel,
                 Cause::Abandoned,
+                Cause::Terminated,
                 Cause::Lifetime,
             ] {
                 for child in [ChildEnd::Exited(code), ChildEnd::Signaled(signal)] {

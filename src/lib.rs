@@ -59,5 +59,6 @@ pub mod supervisor;
 pub mod sys;
 pub mod termination;
 pub mod timeout;
+pub mod timestamp;
 pub mod url;
 pub mod wake;

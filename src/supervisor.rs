@@ -29,6 +29,18 @@ pub struct StopPolicy {
     /// Ask the child to quit through its HTTP endpoints first, and give it `grace` to do so,
     /// before the stop signal (and then `grace` again before SIGKILL).
     pub quit_first: bool,
+    /// What SIGTERM to guillotine does.
+    pub on_term: OnTerm,
+}
+
+/// What SIGTERM to guillotine does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnTerm {
+    /// Forward it to the child's group, as any other forwarded signal.
+    Forward,
+    /// Run guillotine's own stop sequence (cause [`Cause::Terminated`]), once the main side
+    /// is done or `delay` has passed, whichever comes first (zero: at once).
+    Stop { delay: Duration },
 }
 
 /// While a stop runs, the tree is scanned again this soon after each signal, then at twice
@@ -70,9 +82,13 @@ pub enum Action {
     /// Send the signal to the child's process group (a forwarded signal). Only while the
     /// child is unreaped: then its group id cannot name anyone else.
     Forward(Signal),
-    /// A signal arrived after the child was reaped: its group id may be reused, and what is
-    /// left is being stopped already, so the signal goes nowhere.
+    /// A signal that goes nowhere: it arrived after the child was reaped (its group id may
+    /// be reused, and what is left is being stopped already), or it is a SIGTERM under
+    /// `--on-term stop` while the stop runs already.
     NotForwarded(Signal),
+    /// SIGTERM under `--on-term stop --term-delay`: the stop waits for the main side, this
+    /// long at most.
+    DelayStop(Duration),
     /// Scan guillotine's descendants and hand them back at once as [`Event::Scanned`].
     ScanTree,
     /// Send `signal` to each target.
@@ -145,6 +161,11 @@ impl Rescan {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Running,
+    /// SIGTERM arrived under `--on-term stop --term-delay`: the child runs on until the main
+    /// side is done or `until` (None: too far to represent).
+    TermDelayed {
+        until: Option<Instant>,
+    },
     /// The quit URLs were POSTed; the stop signal follows at `signal_at` (None: the grace
     /// period is too long to ever end).
     Quitting {
@@ -215,6 +236,7 @@ impl Supervisor {
         };
         match self.phase {
             Phase::Running => self.expires_at,
+            Phase::TermDelayed { until } => earliest(until, self.expires_at),
             Phase::Quitting { signal_at } => signal_at,
             Phase::Stopping {
                 kill_at, rescan, ..
@@ -233,19 +255,27 @@ impl Supervisor {
         }
         match event {
             Event::Reaped { child, anyone_left } => self.on_reaped(child, anyone_left, now),
-            Event::SentinelAppeared | Event::Abandoned => {
-                if self.phase != Phase::Running {
-                    return vec![];
+            Event::SentinelAppeared | Event::Abandoned => match self.phase {
+                Phase::Running => {
+                    self.cause = Some(if event == Event::Abandoned {
+                        Cause::Abandoned
+                    } else {
+                        Cause::Sentinel
+                    });
+                    self.ask_to_quit(now)
                 }
-                self.cause = Some(if event == Event::Abandoned {
-                    Cause::Abandoned
-                } else {
-                    Cause::Sentinel
-                });
-                self.ask_to_quit(now)
-            }
+                // The main side is done: the delay the kubelet's TERM granted is over.
+                Phase::TermDelayed { .. } => {
+                    self.cause = Some(Cause::Terminated);
+                    self.ask_to_quit(now)
+                }
+                _ => vec![],
+            },
             Event::SignalReceived(signal) if self.child_end.is_some() => {
                 vec![Action::NotForwarded(signal)]
+            }
+            Event::SignalReceived(Signal::SIGTERM) if self.policy.on_term != OnTerm::Forward => {
+                self.on_term(now)
             }
             Event::SignalReceived(signal) => vec![Action::Forward(signal)],
             Event::DeadlineReached => self.on_deadline(now),
@@ -274,7 +304,11 @@ impl Supervisor {
         match self.phase {
             // The child ended by itself but left processes behind (its group or orphans):
             // nothing may outlive guillotine, so they get the stop sequence too.
-            Phase::Running | Phase::Quitting { .. } if child_just_ended => self.begin_stop(now),
+            Phase::Running | Phase::TermDelayed { .. } | Phase::Quitting { .. }
+                if child_just_ended =>
+            {
+                self.begin_stop(now)
+            }
             // A death mid-stop may have made orphans of its children: look for them.
             Phase::Stopping { .. } | Phase::Killing { .. } if anyone_left => {
                 vec![Action::ScanTree]
@@ -283,10 +317,34 @@ impl Supervisor {
         }
     }
 
+    /// SIGTERM under `--on-term stop`: the stop sequence, at once or after the delay. Once a
+    /// stop runs (or is scheduled), another TERM changes nothing.
+    fn on_term(&mut self, now: Instant) -> Vec<Action> {
+        let OnTerm::Stop { delay } = self.policy.on_term else {
+            return vec![];
+        };
+        if self.phase != Phase::Running {
+            return vec![Action::NotForwarded(Signal::SIGTERM)];
+        }
+        if delay.is_zero() {
+            self.cause = Some(Cause::Terminated);
+            return self.ask_to_quit(now);
+        }
+        self.phase = Phase::TermDelayed {
+            until: now.checked_add(delay),
+        };
+        vec![Action::DelayStop(delay)]
+    }
+
     fn on_deadline(&mut self, now: Instant) -> Vec<Action> {
+        let expired = self.expires_at.is_some_and(|expiry| now >= expiry);
         match &mut self.phase {
-            Phase::Running if self.expires_at.is_some_and(|expiry| now >= expiry) => {
+            Phase::Running | Phase::TermDelayed { .. } if expired => {
                 self.cause = Some(Cause::Lifetime);
+                self.ask_to_quit(now)
+            }
+            Phase::TermDelayed { until } if until.is_some_and(|at| now >= at) => {
+                self.cause = Some(Cause::Terminated);
                 self.ask_to_quit(now)
             }
             Phase::Quitting { signal_at } if signal_at.is_some_and(|at| now >= at) => {
@@ -506,6 +564,7 @@ mod tests {
         grace: Duration::from_secs(10),
         kill_wait: Duration::from_secs(5),
         quit_first: false,
+        on_term: OnTerm::Forward,
     };
     const ME: i32 = 100;
     const CHILD: i32 = 200;
@@ -1244,6 +1303,97 @@ mod tests {
         assert_eq!(sent(&actions), vec![(TERM, group())]);
     }
 
+    fn stopping_on_term(delay: Duration) -> Supervisor {
+        supervisor(StopPolicy {
+            on_term: OnTerm::Stop { delay },
+            quit_first: true,
+            ..POLICY
+        })
+    }
+
+    #[test]
+    fn on_term_stop_runs_the_whole_sequence_quit_urls_first_and_exits_143() {
+        let start = Instant::now();
+        let mut supervisor = stopping_on_term(Duration::ZERO);
+        assert_eq!(
+            supervisor.on_event(Event::SignalReceived(TERM), start),
+            vec![Action::PostQuitUrls],
+            "TERM is not forwarded: the quit URLs come first"
+        );
+        // A second TERM changes nothing.
+        assert_eq!(
+            supervisor.on_event(Event::SignalReceived(TERM), start),
+            vec![Action::NotForwarded(TERM)]
+        );
+        assert_eq!(supervisor.deadline(), Some(start + POLICY.grace));
+        // Other signals are still forwarded.
+        assert_eq!(
+            supervisor.on_event(Event::SignalReceived(Signal::SIGINT), start),
+            vec![Action::Forward(Signal::SIGINT)]
+        );
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(0)), false),
+            start,
+            &[],
+        );
+        assert_eq!(
+            verdict(&actions).map(|v| (v.status, v.cause)),
+            Some((143, Cause::Terminated))
+        );
+    }
+
+    #[test]
+    fn term_delay_waits_for_the_main_side_then_stops() {
+        let start = Instant::now();
+        let delay = Duration::from_secs(30);
+        let mut supervisor = stopping_on_term(delay);
+        assert_eq!(
+            supervisor.on_event(Event::SignalReceived(TERM), start),
+            vec![Action::DelayStop(delay)]
+        );
+        assert_eq!(supervisor.deadline(), Some(start + delay));
+        let soon = start + Duration::from_secs(2);
+        assert_eq!(
+            supervisor.on_event(Event::SentinelAppeared, soon),
+            vec![Action::PostQuitUrls]
+        );
+        assert_eq!(supervisor.deadline(), Some(soon + POLICY.grace));
+    }
+
+    #[test]
+    fn term_delay_ends_at_its_bound_without_a_sentinel() {
+        let start = Instant::now();
+        let delay = Duration::from_secs(30);
+        let mut supervisor = stopping_on_term(delay);
+        let _ = supervisor.on_event(Event::SignalReceived(TERM), start);
+        assert_eq!(
+            supervisor.on_event(Event::DeadlineReached, start + Duration::from_secs(29)),
+            vec![]
+        );
+        assert_eq!(
+            supervisor.on_event(Event::DeadlineReached, start + delay),
+            vec![Action::PostQuitUrls]
+        );
+    }
+
+    #[test]
+    fn a_child_ending_during_the_term_delay_keeps_its_own_status() {
+        let start = Instant::now();
+        let mut supervisor = stopping_on_term(Duration::from_secs(30));
+        let _ = supervisor.on_event(Event::SignalReceived(TERM), start);
+        let actions = drive(
+            &mut supervisor,
+            reaped(Some(ChildEnd::Exited(4)), false),
+            start,
+            &[],
+        );
+        assert_eq!(
+            verdict(&actions).map(|v| (v.status, v.cause)),
+            Some((4, Cause::ChildEnded))
+        );
+    }
+
     #[test]
     fn durations_too_long_to_add_mean_never_and_never_panic() {
         let start = Instant::now();
@@ -1312,6 +1462,7 @@ mod tests {
                     grace: Duration::from_secs(grace),
                     kill_wait: Duration::from_nanos(kill_wait),
                     quit_first,
+                    on_term: OnTerm::Stop { delay: Duration::from_millis(grace % 10_000) },
                 };
                 let lifetime = lifetime.map(Duration::from_secs);
                 let mut supervisor =

@@ -74,6 +74,7 @@ pub fn message(summary: &Summary, command: &str) -> String {
         Cause::ChildEnded => "the child ended by itself",
         Cause::Sentinel => "stopped by the sentinel",
         Cause::Abandoned => "the main container ended without writing the sentinel",
+        Cause::Terminated => "stopped on SIGTERM (--on-term stop)",
         Cause::Lifetime => "stopped at the end of its lifetime",
     };
     let signal = summary.signal.map_or_else(

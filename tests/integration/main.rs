@@ -4,6 +4,7 @@ mod bad_input;
 mod coordination;
 mod exit_status;
 mod harness;
+mod kubelet;
 mod lifetime;
 mod packaging;
 mod pid1;
