@@ -98,14 +98,17 @@ pub struct Config {
     pub termination_log: Option<PathBuf>,
 }
 
+/// `--deadline` has passed already: the command must not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeadlinePassed;
+
 /// How long supervision may last from `now`: the lifetime, or the time left before the
-/// deadline, whichever is shorter; `Err(())` when the deadline has passed already (the
-/// command must not start).
+/// deadline, whichever is shorter.
 pub fn time_allowed(
     lifetime: Option<Duration>,
     deadline: Option<SystemTime>,
     now: SystemTime,
-) -> Result<Option<Duration>, ()> {
+) -> Result<Option<Duration>, DeadlinePassed> {
     let Some(deadline) = deadline else {
         return Ok(lifetime);
     };
@@ -113,7 +116,7 @@ pub fn time_allowed(
         Ok(left) if !left.is_zero() => {
             Ok(Some(lifetime.map_or(left, |lifetime| lifetime.min(left))))
         }
-        _ => Err(()),
+        _ => Err(DeadlinePassed),
     }
 }
 
@@ -367,8 +370,8 @@ mod tests {
             time_allowed(Some(3 * hour), Some(now + 2 * hour), now),
             Ok(Some(2 * hour))
         );
-        assert_eq!(time_allowed(Some(hour), Some(now), now), Err(()));
-        assert_eq!(time_allowed(None, Some(now - hour), now), Err(()));
+        assert_eq!(time_allowed(Some(hour), Some(now), now), Err(DeadlinePassed));
+        assert_eq!(time_allowed(None, Some(now - hour), now), Err(DeadlinePassed));
     }
 
     #[test]
