@@ -6,6 +6,7 @@ mod harness;
 mod lifetime;
 mod packaging;
 mod pid1;
+mod quit;
 mod readme;
 mod run_wait;
 mod sentinel;
