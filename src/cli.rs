@@ -29,6 +29,7 @@ for guillotine's usage errors; 126 when COMMAND cannot run; 127 when it is not f
 Subcommands (for a COMMAND of the same name, put -- first):
   guillotine run --done PATH -- COMMAND...   the main container: run, then write the sentinel
   guillotine done [--exit-code N] PATH...    write sentinels (no shell or touch needed)
+  guillotine quit URL...                     POST a sidecar's quit endpoint (exit 1 if not 2xx)
   guillotine install DIR                     copy guillotine (and a timeout name) into DIR
   guillotine timeout [OPTION] DURATION COMMAND...   GNU timeout, exactly
   guillotine completions bash|zsh|fish|elvish|powershell   shell completions
@@ -305,7 +306,8 @@ pub struct RunArgs {
     #[arg(long, value_name = "PROBE", env = "GUILLOTINE_WAIT_FOR")]
     pub wait_for: Vec<String>,
 
-    /// Give up waiting after this long: the sentinel is written and guillotine exits 124.
+    /// Give up waiting after this long: with --on-wait-timeout fail, the sentinel is
+    /// written and guillotine exits 124.
     #[arg(
         long,
         value_name = "DURATION",
@@ -313,6 +315,27 @@ pub struct RunArgs {
         env = "GUILLOTINE_WAIT_TIMEOUT"
     )]
     pub wait_timeout: String,
+
+    /// When --wait-timeout passes: fail (COMMAND is not started, exit 124) or start (say
+    /// which probes did not hold and run COMMAND anyway).
+    #[arg(
+        long,
+        value_enum,
+        value_name = "WHAT",
+        default_value = "fail",
+        env = "GUILLOTINE_ON_WAIT_TIMEOUT"
+    )]
+    pub on_wait_timeout: OnWaitTimeout,
+
+    /// When COMMAND has ended, POST to this URL (repeatable) as --done-on says, after the
+    /// sentinels: the quit endpoint of a sidecar guillotine does not wrap (Istio
+    /// http://127.0.0.1:15020/quitquitquit). Also when the wait gives up or COMMAND cannot
+    /// start. A failure is a warning; the exit status stays COMMAND's.
+    #[arg(long, value_name = "URL", env = "GUILLOTINE_QUIT_URL")]
+    pub quit_url: Vec<String>,
+
+    #[command(flatten)]
+    pub quit_timeout: QuitTimeoutArgs,
 
     #[command(flatten)]
     pub logging: LoggingArgs,
@@ -338,8 +361,11 @@ Examples:
   # Wait until PostgreSQL accepts queries, not merely connections:
   guillotine run --wait-for 'exec:pg_isready -h 127.0.0.1' --done /shared/done -- ./report
 
-Exit status: COMMAND's (128+N if signal N killed it); 124 when --wait-for did not hold
-within --wait-timeout (COMMAND never ran); 128+N when signal N arrived during the wait
+  # An injected proxy you cannot wrap (Istio): POST its quit endpoint when COMMAND ends:
+  guillotine run --done /shared/done --quit-url http://127.0.0.1:15020/quitquitquit -- ./job
+
+Exit status: COMMAND's (128+N if signal N killed it; a failed --quit-url changes
+nothing); 124 when --wait-for did not hold within --wait-timeout (COMMAND never ran); 128+N when signal N arrived during the wait
 (COMMAND never ran); 125 usage errors; 126/127 COMMAND cannot run or was not found. The
 sentinel is written in every one of these cases with --done-on always; if it cannot be
 written (after retrying for 1.5s), the status is 123 and a message says the sidecar will
@@ -350,6 +376,53 @@ pub enum DoneOn {
     Always,
     Success,
 }
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OnWaitTimeout {
+    Fail,
+    Start,
+}
+
+/// How long one quit URL may take, shared by `run --quit-url` and `quit`. No clap default:
+/// `config` holds it, and the help states it (checked by a test).
+#[derive(Debug, Default, clap::Args)]
+pub struct QuitTimeoutArgs {
+    /// How long each quit URL may take as a whole: retried while it refuses connections (a
+    /// sidecar still starting), then a 2xx within this time or it failed [default: 5s].
+    #[arg(long, value_name = "DURATION", env = "GUILLOTINE_QUIT_TIMEOUT")]
+    pub quit_timeout: Option<String>,
+}
+
+/// `guillotine quit`: ask sidecars to quit, from a script or a preStop hook.
+#[derive(Debug, Parser)]
+#[command(
+    name = "guillotine quit",
+    bin_name = "guillotine quit",
+    version = VERSION,
+    about = "POSTs to each URL at once (the quit endpoint of a sidecar guillotine does not \
+             wrap) and exits 0 when every one answered 2xx within --quit-timeout; otherwise \
+             one line per failure and exit 1 (125 for a URL that can never work).",
+    after_help = QUIT_EXAMPLES
+)]
+pub struct QuitArgs {
+    #[command(flatten)]
+    pub quit_timeout: QuitTimeoutArgs,
+
+    #[command(flatten)]
+    pub logging: LoggingArgs,
+
+    /// The quit endpoints, http:// only.
+    #[arg(value_name = "URL", required = true)]
+    pub urls: Vec<String>,
+}
+
+const QUIT_EXAMPLES: &str = "\
+Examples:
+  # Istio's injected proxy (pilot-agent and envoy):
+  guillotine quit http://127.0.0.1:15020/quitquitquit
+
+  # Linkerd (needs the proxy's shutdown endpoint enabled) and cloud-sql-proxy --quitquitquit:
+  guillotine quit http://127.0.0.1:4191/shutdown http://127.0.0.1:9091/quitquitquit";
 
 /// `guillotine done`: write sentinels without a shell.
 #[derive(Debug, Parser)]
@@ -420,6 +493,7 @@ pub enum Invocation {
     /// sentinels, due with any status (`--done-on always`).
     RunRefused(Vec<PathBuf>),
     Done(DoneArgs),
+    Quit(QuitArgs),
     Install(InstallArgs),
     Completions(CompletionsArgs),
 }
@@ -429,6 +503,7 @@ pub fn print_completions(shell: clap_complete::Shell) {
     let mut command = Args::command()
         .subcommand(RunArgs::command().name("run"))
         .subcommand(DoneArgs::command().name("done"))
+        .subcommand(QuitArgs::command().name("quit"))
         .subcommand(InstallArgs::command().name("install"))
         .subcommand(CompletionsArgs::command().name("completions"));
     clap_complete::generate(shell, &mut command, "guillotine", &mut std::io::stdout());
@@ -457,6 +532,7 @@ pub fn parse(argv: Vec<OsString>) -> Result<Invocation, u8> {
                 }
             }),
         Some("done") => parse_as::<DoneArgs>(rest()).map(Invocation::Done),
+        Some("quit") => parse_as::<QuitArgs>(rest()).map(Invocation::Quit),
         Some("install") => parse_as::<InstallArgs>(rest()).map(Invocation::Install),
         Some("completions") => parse_as::<CompletionsArgs>(rest()).map(Invocation::Completions),
         _ => parse_as::<Args>(argv).map(|args| Invocation::Supervise(Box::new(args))),

@@ -6,7 +6,7 @@
 //! a pure function of its input.
 
 use crate::cli;
-use crate::cli::{Args, RunArgs, StopArgs};
+use crate::cli::{Args, OnWaitTimeout, QuitTimeoutArgs, RunArgs, StopArgs};
 use crate::command_line::CommandLine;
 use crate::duration::{DurationError, parse_duration};
 use crate::exit_map::{ExitMap, ExitMapError};
@@ -30,6 +30,10 @@ const DEFAULT_STOP_SIGNAL: Signal = Signal::SIGTERM;
 
 /// The polling interval when inotify is unavailable and nothing else is said: aktsk/guillotine's.
 const DEFAULT_POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// `--quit-timeout`'s default (`run --quit-url` and `quit`): long enough for a proxy that is
+/// still starting to listen, short enough that a Job does not notice a dead endpoint.
+const DEFAULT_QUIT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A usage error: guillotine exits 125 with this message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -72,6 +76,19 @@ pub enum ConfigError {
     WaitFor(ProbeError),
     #[error("--wait-timeout: {0}")]
     WaitTimeout(DurationError),
+    #[error(
+        "{option}: {url:?} can never be called: {reason}; use e.g. http://127.0.0.1:15020/quitquitquit"
+    )]
+    QuitEndpoint {
+        /// `--quit-url`, or `URL` for `guillotine quit`'s operands.
+        option: &'static str,
+        url: String,
+        reason: &'static str,
+    },
+    #[error("--quit-timeout: {0}")]
+    QuitTimeout(DurationError),
+    #[error("--quit-timeout: the time must be more than 0; use e.g. 5s, 30s")]
+    ZeroQuitTimeout,
 }
 
 /// Everything a supervision needs, checked.
@@ -127,8 +144,52 @@ pub struct RunConfig {
     /// Must all hold before COMMAND starts.
     pub wait_for: Vec<Probe>,
     pub wait_timeout: Duration,
+    /// What a wait that timed out does: fail, or start COMMAND anyway.
+    pub on_wait_timeout: OnWaitTimeout,
+    /// POSTed once COMMAND has ended (as `--done-on` says), after the sentinels.
+    pub quit: QuitUrls,
     /// COMMAND's supervision: the supervisor's defaults.
     pub supervision: Config,
+}
+
+/// Quit endpoints of sidecars guillotine does not wrap, checked, and how long each may take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuitUrls {
+    pub urls: Vec<String>,
+    /// Bounds each URL's whole attempt, retries included; never zero.
+    pub timeout: Duration,
+}
+
+/// The quit URLs (`option` names them in errors) and `--quit-timeout`, checked.
+pub fn quit_urls(
+    option: &'static str,
+    urls: &[String],
+    timeout: &QuitTimeoutArgs,
+) -> Result<QuitUrls, ConfigError> {
+    for url in urls {
+        crate::url::check_url(url).map_err(|reason| ConfigError::QuitEndpoint {
+            option,
+            url: url.clone(),
+            reason,
+        })?;
+    }
+    let timeout = match &timeout.quit_timeout {
+        Some(text) => parse_duration(text).map_err(ConfigError::QuitTimeout)?,
+        None => DEFAULT_QUIT_TIMEOUT,
+    };
+    if timeout.is_zero() {
+        return Err(ConfigError::ZeroQuitTimeout);
+    }
+    Ok(QuitUrls {
+        urls: urls.to_vec(),
+        timeout,
+    })
+}
+
+/// `run`'s `--quit-url` and `--quit-timeout`, checked on their own: a usage error elsewhere
+/// still lets `run` ask the sidecars to quit.
+pub fn run_quit_urls(args: &RunArgs) -> Result<QuitUrls, ConfigError> {
+    quit_urls("--quit-url", &args.quit_url, &args.quit_timeout)
 }
 
 impl TryFrom<&RunArgs> for RunConfig {
@@ -140,6 +201,8 @@ impl TryFrom<&RunArgs> for RunConfig {
         Ok(RunConfig {
             wait_for: probes(&args.wait_for).map_err(ConfigError::WaitFor)?,
             wait_timeout: parse_duration(&args.wait_timeout).map_err(ConfigError::WaitTimeout)?,
+            on_wait_timeout: args.on_wait_timeout,
+            quit: run_quit_urls(args)?,
             supervision: Config::for_command(command),
         })
     }
@@ -370,8 +433,14 @@ mod tests {
             time_allowed(Some(3 * hour), Some(now + 2 * hour), now),
             Ok(Some(2 * hour))
         );
-        assert_eq!(time_allowed(Some(hour), Some(now), now), Err(DeadlinePassed));
-        assert_eq!(time_allowed(None, Some(now - hour), now), Err(DeadlinePassed));
+        assert_eq!(
+            time_allowed(Some(hour), Some(now), now),
+            Err(DeadlinePassed)
+        );
+        assert_eq!(
+            time_allowed(None, Some(now - hour), now),
+            Err(DeadlinePassed)
+        );
     }
 
     #[test]
@@ -522,6 +591,105 @@ mod tests {
         ];
         for (argv, message) in cases {
             assert_eq!(config(argv).unwrap_err().to_string(), message, "{argv:?}");
+        }
+    }
+
+    fn run_config(argv: &[&str]) -> Result<RunConfig, ConfigError> {
+        let args = RunArgs::try_parse_from(
+            ["guillotine run", "--done", "/d"]
+                .into_iter()
+                .chain(argv.iter().copied()),
+        )
+        .expect("clap accepts the arguments");
+        RunConfig::try_from(&args)
+    }
+
+    #[test]
+    fn run_quit_options_are_checked_and_typed() {
+        let config = run_config(&[
+            "--quit-url",
+            "http://127.0.0.1:15020/quitquitquit",
+            "--quit-url",
+            "http://[::1]:4191/shutdown",
+            "--quit-timeout",
+            "1500ms",
+            "--on-wait-timeout",
+            "start",
+            "--",
+            "true",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.quit,
+            QuitUrls {
+                urls: vec![
+                    "http://127.0.0.1:15020/quitquitquit".into(),
+                    "http://[::1]:4191/shutdown".into()
+                ],
+                timeout: Duration::from_millis(1500),
+            }
+        );
+        assert_eq!(config.on_wait_timeout, OnWaitTimeout::Start);
+        let defaults = run_config(&["--", "true"]).unwrap();
+        assert_eq!(defaults.quit.urls, Vec::<String>::new());
+        assert_eq!(defaults.quit.timeout, DEFAULT_QUIT_TIMEOUT);
+        assert_eq!(defaults.on_wait_timeout, OnWaitTimeout::Fail);
+    }
+
+    #[test]
+    fn bad_quit_options_name_the_option_and_a_valid_form() {
+        for (argv, message) in [
+            (
+                &["--quit-url", "http://127.0.0.1:99999/quit", "true"][..],
+                r#"--quit-url: "http://127.0.0.1:99999/quit" can never be called: the port is not 1-65535; use e.g. http://127.0.0.1:15020/quitquitquit"#,
+            ),
+            (
+                &["--quit-url", "https://h/quit", "true"],
+                r#"--quit-url: "https://h/quit" can never be called: not an http:// URL; use e.g. http://127.0.0.1:15020/quitquitquit"#,
+            ),
+            (
+                &["--quit-timeout", "soon", "true"],
+                r#"--quit-timeout: "soon" is not a duration; use e.g. 90s, 15m, 14d (units: ms, s, m, h, d)"#,
+            ),
+            (
+                &["--quit-timeout", "0s", "true"],
+                "--quit-timeout: the time must be more than 0; use e.g. 5s, 30s",
+            ),
+        ] {
+            assert_eq!(
+                run_config(argv).unwrap_err().to_string(),
+                message,
+                "{argv:?}"
+            );
+        }
+        let operand = quit_urls(
+            "URL",
+            &["127.0.0.1:15020".into()],
+            &QuitTimeoutArgs::default(),
+        )
+        .unwrap_err();
+        assert!(
+            operand
+                .to_string()
+                .starts_with(r#"URL: "127.0.0.1:15020" can never be called"#),
+            "{operand}"
+        );
+    }
+
+    #[test]
+    fn the_quit_timeout_default_has_one_source_and_both_helps_state_it() {
+        use crate::cli::QuitArgs;
+        use clap::CommandFactory;
+        let default = format!(
+            "[default: {}]",
+            crate::duration::format_duration(DEFAULT_QUIT_TIMEOUT)
+        );
+        for help in [
+            RunArgs::command().render_help().to_string(),
+            QuitArgs::command().render_help().to_string(),
+        ] {
+            let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(help.contains(&default), "the help lacks {default}: {help}");
         }
     }
 

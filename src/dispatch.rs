@@ -7,7 +7,7 @@
 use crate::cli::Invocation;
 use crate::config::Config;
 use crate::exit::Ending;
-use crate::{done, event_loop, install, logging, main_container};
+use crate::{done, event_loop, install, logging, main_container, quit};
 
 pub fn run(invocation: Invocation) -> Ending {
     match invocation {
@@ -30,6 +30,10 @@ pub fn run(invocation: Invocation) -> Ending {
         }
         Invocation::RunRefused(sentinels) => Ending::Exit(main_container::refused(&sentinels)),
         Invocation::Done(args) => Ending::Exit(done::run(&args)),
+        Invocation::Quit(args) => {
+            logging::init(args.logging.log_format);
+            Ending::Exit(quit::run(&args))
+        }
         Invocation::Install(args) => Ending::Exit(install::run(&args)),
         Invocation::Completions(args) => {
             crate::cli::print_completions(args.shell);

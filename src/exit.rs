@@ -71,6 +71,11 @@ pub enum Ending {
 /// and 137 are coreutils `timeout`'s, so scripts written for it read them the same way. The
 /// README's exit-status table is the one list for users; these are the only literals.
 pub mod status {
+    /// `guillotine quit`: at least one URL did not answer 2xx in time. 1 is the "it did not
+    /// work" of curl-like tools (`wget`, `curl --fail` in scripts are tested for non-zero),
+    /// and it is free: `quit` runs no child whose status it could be mistaken for, and every
+    /// other status guillotine chooses is 123 or above.
+    pub const QUIT_FAILED: u8 = 1;
     /// `guillotine run` and `guillotine done`: a sentinel could not be written, even after
     /// retrying, so the sidecar will not stop. Apart from every other status guillotine gives
     /// (0, 124–127, 128 + N) and from GNU `timeout`'s.

@@ -32,6 +32,8 @@
 //! ## Layout
 //! Pure decisions at the top ([`duration`], [`signal`], [`exit`], [`config`],
 //! [`supervisor`]); syscalls in [`sys`]; one event loop in [`run`] where they meet.
+//! The main container's side: [`main_container`] (`guillotine run`), [`done`], and [`quit`]
+//! (POSTing the quit endpoint of a sidecar guillotine does not wrap).
 
 pub mod atomic_file;
 pub mod cli;
@@ -50,6 +52,7 @@ pub mod install;
 pub mod logging;
 pub mod main_container;
 pub mod probe;
+pub mod quit;
 pub mod reach;
 pub mod readiness;
 pub mod sentinel;

@@ -6,10 +6,13 @@
 //! forwarding, reaping), and writing the sentinels with its status — in every case with
 //! `--done-on always`, usage errors included, so the sidecar is never left running; a
 //! sentinel that cannot be written ends in [`SENTINEL_NOT_WRITTEN`], never in silence.
-//! Never: exits without deciding about the sentinel, or starts COMMAND after a signal.
+//! Then, by the same `--done-on` rule, POSTing the `--quit-url`s of sidecars guillotine
+//! does not wrap (through [`crate::quit`]), each failure a warning.
+//! Never: exits without deciding about the sentinel, starts COMMAND after a signal, lets a
+//! quit URL change the exit status, or POSTs before the sentinels are written.
 
-use crate::cli::{DoneOn, RunArgs};
-use crate::config::RunConfig;
+use crate::cli::{DoneOn, OnWaitTimeout, RunArgs};
+use crate::config::{RunConfig, run_quit_urls};
 use crate::event_loop;
 use crate::exit::ChildEnd;
 use crate::exit::status::{SENTINEL_NOT_WRITTEN, TIMED_OUT, USAGE};
@@ -33,9 +36,11 @@ pub fn run(args: RunArgs) -> u8 {
     };
     let holders = deadman::hold_all(&args.done, policy);
     let status = run_command(&args);
-    let status = finish(&args.done, args.done_on, status);
+    let exit = finish(&args.done, args.done_on, status);
+    // The sentinels are written: the lock may go before the quit URLs are called.
     drop(holders);
-    status
+    quit_sidecars(&args, status);
+    exit
 }
 
 /// The arguments were refused before they could be read (clap's usage errors), but they
@@ -47,11 +52,7 @@ pub fn refused(sentinels: &[PathBuf]) -> u8 {
 /// Writes the sentinels with `status` if `done_on` says so; the status to exit with:
 /// `status`, or [`SENTINEL_NOT_WRITTEN`] (each failure said) when one could not be written.
 fn finish(sentinels: &[PathBuf], done_on: DoneOn, status: u8) -> u8 {
-    let write = match done_on {
-        DoneOn::Always => true,
-        DoneOn::Success => status == 0,
-    };
-    if !write {
+    if !due(done_on, status) {
         return status;
     }
     let unwritten = done::write_all(sentinels, status);
@@ -65,6 +66,43 @@ fn finish(sentinels: &[PathBuf], done_on: DoneOn, status: u8) -> u8 {
         );
     }
     SENTINEL_NOT_WRITTEN
+}
+
+/// Whether COMMAND's `status` tells the sidecar to stop, as `done_on` says: the one rule for
+/// the sentinels and the quit URLs.
+fn due(done_on: DoneOn, status: u8) -> bool {
+    match done_on {
+        DoneOn::Always => true,
+        DoneOn::Success => status == 0,
+    }
+}
+
+/// POSTs `run`'s quit URLs (all at once, each bounded by `--quit-timeout`) when `--done-on`
+/// says `status` is due; each failure is a warning naming the URL and why. Quit options that
+/// do not check were said as a usage error already: nothing is POSTed then.
+fn quit_sidecars(args: &RunArgs, status: u8) {
+    if args.quit_url.is_empty() || !due(args.done_on, status) {
+        return;
+    }
+    let Ok(quit) = run_quit_urls(args) else {
+        return;
+    };
+    tracing::info!(urls = ?quit.urls, status, "asking the sidecars to quit");
+    match crate::quit::post_all_blocking(&quit) {
+        Ok(failures) => {
+            for (url, failure) in failures {
+                tracing::warn!(
+                    url,
+                    %failure,
+                    "could not ask the sidecar to quit: it may keep the pod running"
+                );
+            }
+        }
+        Err(error) => tracing::warn!(
+            %error,
+            "cannot start the event loop for the quit URLs: the sidecars were not asked to quit"
+        ),
+    }
 }
 
 fn run_command(args: &RunArgs) -> u8 {
@@ -85,7 +123,14 @@ fn run_command(args: &RunArgs) -> u8 {
             Ok(signals) => signals,
             Err(error) => return usage_error(&error.to_string()),
         };
-        match wait_for(&config.wait_for, config.wait_timeout, &mut signals).await {
+        match wait_for(
+            &config.wait_for,
+            config.wait_timeout,
+            config.on_wait_timeout,
+            &mut signals,
+        )
+        .await
+        {
             Waited::Ready => {}
             Waited::TimedOut => return TIMED_OUT,
             Waited::Signalled(signal) => return ChildEnd::Signaled(signal).shell_status(),
@@ -113,11 +158,13 @@ enum Waited {
 }
 
 /// Waits until every probe holds, `timeout` passes or a terminating signal arrives (each
-/// said on stderr), reaping meanwhile: an `exec:` try's end goes to readiness, anything
-/// else is an orphan adopted as PID 1.
+/// said on stderr, a timeout with the probes that did not hold), reaping meanwhile: an
+/// `exec:` try's end goes to readiness, anything else is an orphan adopted as PID 1. A
+/// timeout is [`Waited::Ready`] with `--on-wait-timeout start`.
 async fn wait_for(
     probes: &[Probe],
     timeout: Duration,
+    on_timeout: OnWaitTimeout,
     signals: &mut signals::SignalListener,
 ) -> Waited {
     if probes.is_empty() {
@@ -126,10 +173,11 @@ async fn wait_for(
     let names: Vec<String> = probes.iter().map(Probe::to_string).collect();
     tracing::info!(probes = ?names, "waiting for readiness");
     let ends = ProbeEnds::default();
+    let not_held = readiness::NotHeld::default();
     // Bounded like every deadline (see `wake::FAR_FUTURE`): a longer wait is a wait forever.
     let ready = tokio::time::timeout(
         timeout.min(crate::wake::FAR_FUTURE),
-        readiness::wait_until_all_hold(probes, &ends),
+        readiness::wait_until_all_hold_noting(probes, &ends, &not_held),
     );
     tokio::pin!(ready);
     loop {
@@ -138,12 +186,24 @@ async fn wait_for(
                 if outcome.is_ok() {
                     return Waited::Ready;
                 }
+                let not_held: Vec<&str> = not_held
+                    .indices()
+                    .into_iter()
+                    .filter_map(|index| names.get(index).map(String::as_str))
+                    .collect();
+                let (then, waited) = match on_timeout {
+                    OnWaitTimeout::Fail => ("COMMAND was not started", Waited::TimedOut),
+                    OnWaitTimeout::Start => (
+                        "starting COMMAND anyway (--on-wait-timeout start)",
+                        Waited::Ready,
+                    ),
+                };
                 eprintln!(
-                    "guillotine run: not ready after {}: {}; COMMAND was not started",
+                    "guillotine run: not ready after {}: {}; {then}",
                     crate::duration::format_duration(timeout),
-                    names.join(", ")
+                    not_held.join(", ")
                 );
-                return Waited::TimedOut;
+                return waited;
             }
             delivery = signals.next() => match delivery {
                 signals::Delivery::ChildChanged => {

@@ -166,19 +166,45 @@ pub fn backoff(attempt: u32) -> Duration {
 /// Returns once every probe has held (each is checked until it holds, then no more);
 /// `ends` must receive every pid the caller's reaper collects (see [`ProbeEnds`]).
 pub async fn wait_until_all_hold(probes: &[Probe], ends: &ProbeEnds) {
-    let mut pending: Vec<&Probe> = probes.iter().collect();
+    wait_until_all_hold_noting(probes, ends, &NotHeld::default()).await;
+}
+
+/// The probes of a wait that have not held yet (their indices), for whoever gives up on the
+/// wait to say which.
+#[derive(Debug, Default)]
+pub struct NotHeld(Mutex<Vec<usize>>);
+
+impl NotHeld {
+    /// The indices, in the order the probes were given.
+    pub fn indices(&self) -> Vec<usize> {
+        self.lock().clone()
+    }
+
+    /// A poisoned lock (a panic elsewhere, which aborts in release builds anyway) still holds
+    /// a consistent list: every operation on it is one call.
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<usize>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// [`wait_until_all_hold`], keeping in `not_held` the probes that have not held yet.
+pub async fn wait_until_all_hold_noting(probes: &[Probe], ends: &ProbeEnds, not_held: &NotHeld) {
+    *not_held.lock() = (0..probes.len()).collect();
     let mut attempt = 0;
     loop {
-        let mut still = Vec::new();
-        for probe in pending {
-            if !holds(probe, ends).await {
-                still.push(probe);
+        for index in not_held.indices() {
+            let Some(probe) = probes.get(index) else {
+                continue;
+            };
+            if holds(probe, ends).await {
+                not_held.lock().retain(|&other| other != index);
             }
         }
-        if still.is_empty() {
+        if not_held.lock().is_empty() {
             return;
         }
-        pending = still;
         tokio::time::sleep(backoff(attempt)).await;
         attempt += 1;
     }

@@ -180,6 +180,18 @@ def quit_url(pod):
     return codes
 
 
+def quit_injected(pod):
+    # The main image is distroless-like: no shell to run anything else with.
+    shell = podman("run", "--rm", "--network", "none", "localhost/guillotine-distroless:test", "/bin/sh", "-c", "true", check=False)
+    expect(shell.returncode != 0, "the distroless main image has a shell")
+    codes = exits(pod, {"proxy": 0, "main": 0}, deadline=60)
+    expect("quit requested" in pod.logs("proxy"), f"the proxy did not see the POST: {pod.logs('proxy')}")
+    main = pod.logs("main")
+    expect("the job's work is done" in main, f"COMMAND did not run: {main}")
+    expect("could not ask the sidecar to quit" not in main, f"the quit URL failed: {main}")
+    return codes
+
+
 def no_guillotine_control(pod):
     pod.play()
     expect(not pod.wait(5), "the pod without guillotine completed: the harness cannot see a hang")
@@ -296,6 +308,7 @@ CASES = [
     ("podman stop forwarded by PID 1", "podman-stop.yaml", podman_stop),
     ("control: podman stop of a bare PID 1", "podman-stop-control.yaml", podman_stop_control),
     ("readiness gating and HTTP quit", "quit-url.yaml", quit_url),
+    ("injected sidecar quit from a distroless main", "quit-injected.yaml", quit_injected),
     ("control: no guillotine hangs", "no-guillotine-control.yaml", no_guillotine_control),
     ("multicall timeout as PID 1", "timeout-drop-in.yaml", timeout_drop_in),
     ("kubectl-guillotine inject wires a plain Job: it completes", "inject-plain.yaml", inject_completes),

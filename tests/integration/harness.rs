@@ -297,6 +297,18 @@ impl Guillotine {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Waits (bounded) until stderr contains `text`.
+    #[track_caller]
+    pub fn wait_stderr(&self, text: &str) {
+        let end = Instant::now() + DEADLINE;
+        while !self.stderr().contains(text) {
+            if Instant::now() >= end {
+                self.fail(&format!("no {text:?} on stderr within {DEADLINE:?}"));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
     /// The processes the probe reported that still exist (pid, state), zombies included.
     pub fn left(&self) -> Vec<(i32, char)> {
         self.seen
@@ -429,21 +441,45 @@ pub fn free_port() -> u16 {
 }
 
 /// A minimal HTTP server on 127.0.0.1 for probes and quit URLs: it answers every request
-/// with the status set in `status` and records each request line.
+/// with the status set in `status` and records each request line (and, when built with
+/// [`HttpServer::observing`], what its observer saw at that moment).
 pub struct HttpServer {
     pub port: u16,
     pub status: Arc<std::sync::atomic::AtomicU16>,
     pub requests: Arc<Mutex<Vec<String>>>,
+    /// What the observer returned at each request, in order.
+    pub observed: Arc<Mutex<Vec<String>>>,
 }
+
+/// Called at each request, before the answer: what the test wants to know about that moment.
+type Observer = Box<dyn Fn() -> String + Send>;
 
 impl HttpServer {
     pub fn start(status: u16) -> Self {
+        Self::serve(bind(0), status, None)
+    }
+
+    /// On `port`, which a test kept free until now (a sidecar that starts late).
+    pub fn start_on(port: u16, status: u16) -> Self {
+        Self::serve(bind(port), status, None)
+    }
+
+    /// Also records `observer()` at each request, before answering it.
+    pub fn observing(status: u16, observer: impl Fn() -> String + Send + 'static) -> Self {
+        Self::serve(bind(0), status, Some(Box::new(observer)))
+    }
+
+    fn serve(listener: std::net::TcpListener, status: u16, observer: Option<Observer>) -> Self {
         use std::io::{BufRead, BufReader, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().unwrap().port();
         let status = Arc::new(std::sync::atomic::AtomicU16::new(status));
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (answer, log) = (Arc::clone(&status), Arc::clone(&requests));
+        let observed = Arc::new(Mutex::new(Vec::new()));
+        let (answer, log, seen) = (
+            Arc::clone(&status),
+            Arc::clone(&requests),
+            Arc::clone(&observed),
+        );
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -453,6 +489,9 @@ impl HttpServer {
                 let mut header = String::new();
                 while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
                     header.clear();
+                }
+                if let Some(observer) = &observer {
+                    seen.lock().unwrap().push(observer());
                 }
                 log.lock().unwrap().push(line.trim().to_owned());
                 let code = answer.load(std::sync::atomic::Ordering::SeqCst);
@@ -466,6 +505,7 @@ impl HttpServer {
             port,
             status,
             requests,
+            observed,
         }
     }
 
@@ -475,6 +515,33 @@ impl HttpServer {
 
     pub fn request_count(&self) -> usize {
         self.requests.lock().unwrap().len()
+    }
+
+    /// Every request line so far.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn bind(port: u16) -> std::net::TcpListener {
+    std::net::TcpListener::bind(("127.0.0.1", port))
+        .unwrap_or_else(|error| panic!("bind 127.0.0.1:{port}: {error}"))
+}
+
+/// A listener that accepts connections (the kernel completes them into its backlog) and
+/// never answers: a quit endpoint that hangs. Dropping it closes the port.
+pub struct SilentServer {
+    listener: std::net::TcpListener,
+}
+
+impl SilentServer {
+    pub fn start() -> Self {
+        SilentServer { listener: bind(0) }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        let port = self.listener.local_addr().unwrap().port();
+        format!("http://127.0.0.1:{port}{path}")
     }
 }
 

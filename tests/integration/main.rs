@@ -8,6 +8,7 @@ mod kubelet;
 mod lifetime;
 mod packaging;
 mod pid1;
+mod quit;
 mod readme;
 mod run_wait;
 mod sentinel;

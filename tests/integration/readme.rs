@@ -10,6 +10,7 @@ fn readme_lists_every_option_and_variable_of_help() {
         &["done", "--help"],
         &["install", "--help"],
         &["completions", "--help"],
+        &["quit", "--help"],
         &["timeout", "--help"],
     ] {
         readme_documents(help);

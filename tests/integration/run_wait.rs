@@ -365,3 +365,72 @@ fn run_gives_up_waiting_on_time_while_an_http_probe_hangs() {
     }
     drop(listener);
 }
+
+#[test]
+fn on_wait_timeout_start_names_the_probes_that_did_not_hold_and_runs_command() {
+    let dir = scratch();
+    let present = dir.path().join("present");
+    std::fs::write(&present, b"").unwrap();
+    let held = format!("file:{}", present.display());
+    let not_held = format!("tcp://127.0.0.1:{}", free_port());
+    let done = Sentinel::new();
+    let mut run = Guillotine::start(&[
+        "run",
+        "--wait-for",
+        &held,
+        "--wait-for",
+        &not_held,
+        "--wait-timeout",
+        "200ms",
+        "--on-wait-timeout",
+        "start",
+        "--done",
+        done.arg(),
+        "--",
+        "sh",
+        "-c",
+        "echo started; exit 5",
+    ]);
+    run.expect_exit(5);
+    assert_eq!(run.stdout(), ["started"]);
+    assert_eq!(contents(&done.path), "5\n");
+    let stderr = run.stderr();
+    let said = stderr
+        .lines()
+        .find(|line| line.contains("not ready after 200ms"))
+        .unwrap_or_else(|| panic!("no timeout message: {stderr}"));
+    assert!(
+        said.contains(&not_held) && !said.contains(&held),
+        "the message names only the probe that did not hold: {said}"
+    );
+    assert!(said.contains("starting COMMAND anyway"), "{said}");
+}
+
+#[test]
+fn on_wait_timeout_fail_is_the_default_and_never_starts_command() {
+    for options in [&[][..], &["--on-wait-timeout", "fail"]] {
+        let done = Sentinel::new();
+        let probe = format!("tcp://127.0.0.1:{}", free_port());
+        let mut args = vec!["run", "--wait-for", &probe, "--wait-timeout", "200ms"];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["--done", done.arg(), "--", "sh", "-c", "echo started"]);
+        let mut run = Guillotine::start(&args);
+        run.expect_exit(124);
+        assert!(run.stdout().is_empty(), "COMMAND ran: {:?}", run.stdout());
+        assert_eq!(contents(&done.path), "124\n");
+    }
+    let done = Sentinel::new();
+    let mut command = guillotine(&[
+        "run",
+        "--wait-for",
+        "tcp://127.0.0.1:1",
+        "--wait-timeout",
+        "100ms",
+        "--done",
+        done.arg(),
+        "--",
+        "true",
+    ]);
+    command.env("GUILLOTINE_ON_WAIT_TIMEOUT", "start");
+    Guillotine::spawn(command, Track::Nothing).expect_exit(0);
+}
