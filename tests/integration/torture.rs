@@ -7,8 +7,10 @@
 //! are watched (some in directories that do not exist yet), and what ends it: the child
 //! itself, a sentinel at a random moment (including during start-up) written by several
 //! concurrent `guillotine done` writers (some as PID 1 of their own namespace), a lifetime,
-//! a signal sent to guillotine, or a signal sent to the main container's `guillotine run`
-//! while it waits for readiness. Sometimes guillotine is PID 1 of a PID namespace. After
+//! a signal sent to guillotine (forwarded, or under `--on-term stop` its own stop), a signal
+//! sent to the main container's `guillotine run` while it waits for readiness, or the main
+//! container killed whole (its dead-man's lock). Lifetimes are given as `--lifetime` or as a
+//! wall-clock `--deadline`. Sometimes guillotine is PID 1 of a PID namespace. After
 //! each run: every exit status and sentinel content is one the model allows, and no
 //! process of the run is left, not even a zombie.
 //!
@@ -85,10 +87,18 @@ struct Lifecycle {
     writers: u64,
     end: End,
     pid1: bool,
+    /// `--on-term stop`: a TERM to guillotine runs its stop sequence (cause `terminated`,
+    /// mapped to [`TERMINATED`]) instead of being forwarded.
+    stop_on_term: bool,
+    /// The lifetime is given as `--deadline` (a wall-clock moment) instead of `--lifetime`.
+    as_deadline: bool,
 }
 
 /// The status the sidecars of the torture map an abandonment to, so that its cause shows.
 const ABANDONED: i32 = 3;
+
+/// The status they map `terminated` (a TERM under `--on-term stop`) to.
+const TERMINATED: i32 = 5;
 
 /// Below this, a lifetime may fire before the probe and its tree have set up their signal
 /// handling, so a process meant to ignore TERM may still die of it (or one meant to die of
@@ -198,6 +208,8 @@ fn random_lifecycle(rng: &mut Rng) -> Lifecycle {
         writers: 1 + rng.below(3),
         end,
         pid1,
+        stop_on_term: rng.chance(40),
+        as_deadline: rng.chance(40),
     }
 }
 
@@ -269,6 +281,7 @@ fn allowed(lifecycle: &Lifecycle) -> Vec<i32> {
         End::Lifetime(after) if after < START_UP_MARGIN => vec![124, 137],
         End::Lifetime(_) if lifetime_needs_sigkill(lifecycle) => vec![137],
         End::Lifetime(_) => vec![124],
+        End::SignalToGuillotine(Signal::SIGTERM) if lifecycle.stop_on_term => vec![TERMINATED],
         End::SignalToGuillotine(signal) => vec![128 + signal as i32],
     }
 }
@@ -358,7 +371,23 @@ fn run_one(lifecycle: &Lifecycle, label: &str) {
     for sentinel in &sentinels {
         args.extend(["--watch".into(), sentinel.to_str().unwrap().to_owned()]);
     }
-    if let End::Lifetime(after) = lifecycle.end {
+    if lifecycle.stop_on_term {
+        args.extend([
+            "--on-term".into(),
+            "stop".into(),
+            "--exit-map".into(),
+            format!("terminated={TERMINATED}"),
+        ]);
+    }
+    if let End::Lifetime(after) = lifecycle.end
+        && lifecycle.as_deadline
+    {
+        let at = std::time::SystemTime::now() + after;
+        args.extend([
+            "--deadline".into(),
+            guillotine::timestamp::format_timestamp(at).unwrap(),
+        ]);
+    } else if let End::Lifetime(after) = lifecycle.end {
         args.extend(["--lifetime".into(), format!("{}ms", after.as_millis())]);
     }
     args.push("--".into());
@@ -493,6 +522,12 @@ fn torture(stream: u64) {
         }
         if lifecycle.sentinels.len() > 1 {
             *counts.entry("several sentinels".into()).or_default() += 1;
+        }
+        if lifecycle.stop_on_term {
+            *counts.entry("--on-term stop".into()).or_default() += 1;
+        }
+        if lifecycle.as_deadline && matches!(lifecycle.end, End::Lifetime(_)) {
+            *counts.entry("lifetime as --deadline".into()).or_default() += 1;
         }
         if lifecycle.pid1 {
             *counts.entry("as PID 1".into()).or_default() += 1;
