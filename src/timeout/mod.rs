@@ -2,7 +2,7 @@
 //! as `guillotine timeout …` or through a link or copy of the binary named `timeout`.
 //!
 //! Owns: everything GNU-shaped — the option grammar and messages ([`args`]), DURATION
-//! ([`number`]), signal operands and names ([`signal_names`]), the behaviour on timeout and
+//! ([`duration`]), signal operands and names ([`signal_names`]), the behaviour on timeout and
 //! on signals ([`machine`]) and its event loop ([`run`]). Where GNU's behaviour and its
 //! documentation disagree, this follows the behaviour. No `--exit-map` here: the exit
 //! statuses are exactly GNU's.
