@@ -118,6 +118,36 @@ pub struct Guillotine {
     status: Option<ExitStatus>,
 }
 
+/// `guillotine ARGS` as PID 1 of a new PID namespace, as in a container (pids it prints
+/// are the namespace's, so they are not tracked).
+pub fn as_pid1(args: &[&str]) -> Guillotine {
+    let mut command = Command::new("unshare");
+    if !nix::unistd::geteuid().is_root() {
+        command.arg("--map-root-user");
+    }
+    command
+        .args(["--pid", "--fork", "--mount-proc", GUILLOTINE])
+        .args(args);
+    clean_environment(&mut command);
+    Guillotine::spawn(command, Track::Nothing)
+}
+
+/// `guillotine run --wait-for PROBE --done SENTINEL -- sh -c 'echo started'`: a main
+/// container whose COMMAND says when it starts.
+pub fn run_waiting_for(probe: &str, done: &Sentinel) -> Guillotine {
+    Guillotine::start(&[
+        "run",
+        "--wait-for",
+        probe,
+        "--done",
+        done.arg(),
+        "--",
+        "sh",
+        "-c",
+        "echo started",
+    ])
+}
+
 /// `guillotine ARGS` with no GUILLOTINE_* variable from the outside and debug logs.
 pub fn guillotine(args: &[&str]) -> Command {
     let mut command = Command::new(GUILLOTINE);

@@ -1,23 +1,8 @@
 //! guillotine as PID 1 of a PID namespace, as in a container: `unshare --pid --fork
 //! --mount-proc`. Needs root, or unprivileged user namespaces (then `--map-root-user`).
 
-use crate::harness::{
-    DEADLINE, GUILLOTINE, Guillotine, PROBE, Track, clean_environment, eventually,
-};
+use crate::harness::{DEADLINE, Guillotine, PROBE, as_pid1, eventually};
 use nix::sys::signal::Signal;
-use std::process::Command;
-
-fn as_pid1(args: &[&str]) -> Guillotine {
-    let mut command = Command::new("unshare");
-    if !nix::unistd::geteuid().is_root() {
-        command.arg("--map-root-user");
-    }
-    command
-        .args(["--pid", "--fork", "--mount-proc", GUILLOTINE])
-        .args(args);
-    clean_environment(&mut command);
-    Guillotine::spawn(command, Track::Nothing)
-}
 
 /// guillotine's pid on the host: the one child of `unshare`.
 fn host_pid_of_guillotine(run: &Guillotine) -> i32 {

@@ -3,7 +3,7 @@
 
 use crate::harness::{
     DEADLINE, Guillotine, PROBE, Sentinel, Track, children_in_state, eventually, free_port,
-    guillotine, scratch,
+    guillotine, run_waiting_for, scratch,
 };
 use nix::sys::signal::Signal;
 
@@ -26,17 +26,7 @@ fn a_signal_during_the_wait_writes_128_plus_n_and_never_starts_command() {
     for signal in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         let done = Sentinel::new();
         let probe = format!("tcp://127.0.0.1:{}", free_port());
-        let mut run = Guillotine::start(&[
-            "run",
-            "--wait-for",
-            &probe,
-            "--done",
-            done.arg(),
-            "--",
-            "sh",
-            "-c",
-            "echo started",
-        ]);
+        let mut run = run_waiting_for(&probe, &done);
         wait_until_waiting(&run);
         run.signal(signal);
         let status = 128 + signal as i32;
@@ -161,17 +151,7 @@ fn an_exec_probe_gates_command_on_its_exit_status() {
     let marker = dir.path().join("accepting");
     let done = Sentinel::new();
     let probe = format!("exec:test -e {}", marker.display());
-    let mut run = Guillotine::start(&[
-        "run",
-        "--wait-for",
-        &probe,
-        "--done",
-        done.arg(),
-        "--",
-        "sh",
-        "-c",
-        "echo started",
-    ]);
+    let mut run = run_waiting_for(&probe, &done);
     eventually("a try said not ready", DEADLINE, || {
         let stderr = run.stderr();
         stderr.contains("exited with 1").then_some(()).ok_or(stderr)

@@ -3,7 +3,7 @@
 
 use crate::harness::{
     DEADLINE, GUILLOTINE, Guillotine, HttpServer, PROBE, Sentinel, Track, eventually, free_port,
-    scratch, watching,
+    run_waiting_for, scratch, watching,
 };
 use std::os::unix::fs::PermissionsExt;
 
@@ -89,17 +89,7 @@ fn run_waits_for_a_listener_that_appears_later() {
     let port = free_port();
     let done = Sentinel::new();
     let probe = format!("tcp://127.0.0.1:{port}");
-    let mut main = Guillotine::start(&[
-        "run",
-        "--wait-for",
-        &probe,
-        "--done",
-        done.arg(),
-        "--",
-        "sh",
-        "-c",
-        "echo started",
-    ]);
+    let mut main = run_waiting_for(&probe, &done);
     eventually("guillotine run is waiting", DEADLINE, || {
         let stderr = main.stderr();
         stderr

@@ -4,23 +4,10 @@
 //! directory at all.
 
 use crate::harness::{
-    DEADLINE, GUILLOTINE, Guillotine, Track, clean_environment, eventually, scratch,
+    DEADLINE, GUILLOTINE, Guillotine, Track, as_pid1, clean_environment, eventually, scratch,
 };
 use std::path::Path;
 use std::process::Command;
-
-/// `guillotine ARGS` as PID 1 of a new PID namespace, as in a container.
-fn as_pid1(args: &[&str]) -> Guillotine {
-    let mut command = Command::new("unshare");
-    if !nix::unistd::geteuid().is_root() {
-        command.arg("--map-root-user");
-    }
-    command
-        .args(["--pid", "--fork", "--mount-proc", GUILLOTINE])
-        .args(args);
-    clean_environment(&mut command);
-    Guillotine::spawn(command, Track::Nothing)
-}
 
 /// `guillotine ARGS` in a mount namespace of its own, after `setup` (a shell script given
 /// DIR as `$1`) has mounted something on DIR there: the host never sees the mount.
