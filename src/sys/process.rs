@@ -27,11 +27,18 @@ pub fn lead_own_group() {
     let _ = nix::unistd::setpgid(Pid::from_raw(0), Pid::from_raw(0));
 }
 
-/// Sends a signal by number (real-time ones and 0 included) to `pid`, or to guillotine's own
-/// process group, guillotine included, when `pid` is 0. Gone targets are not an error.
-pub fn send_raw(pid: i32, signal: i32) {
+/// Sends a signal by number (real-time ones and 0 included) to the `timeout` mode's
+/// child, unreaped (the mode's reaper has not collected it). Gone is not an error.
+pub fn send_to_child(child: Pid, signal: i32) {
     // SAFETY: kill(2) takes plain integers and touches no memory of ours.
-    let _ = unsafe { libc::kill(pid, signal) };
+    let _ = unsafe { libc::kill(child.as_raw(), signal) };
+}
+
+/// Sends a signal by number to guillotine's own process group, guillotine included (GNU
+/// `timeout` signals its whole group so that the command's children get it too).
+pub fn send_to_own_group(signal: i32) {
+    // SAFETY: kill(2) with pid 0 means the caller's process group; plain integers.
+    let _ = unsafe { libc::kill(0, signal) };
 }
 
 /// Sets `signal` to be ignored by guillotine from now on (fails harmlessly for KILL, STOP

@@ -99,10 +99,10 @@ async fn supervise(args: TimeoutArgs, program: &str, quotes: Quotes) -> Ending {
                         let name = signal_name(signal).unwrap_or_else(|| signal.to_string());
                         eprintln!("{program}: sending signal {name} to command {command}");
                     }
-                    Action::SignalChild(signal) => process::send_raw(child.as_raw(), signal),
+                    Action::SignalChild(signal) => process::send_to_child(child, signal),
                     Action::SignalOwnGroup(signal) => {
                         process::ignore(signal);
-                        process::send_raw(0, signal);
+                        process::send_to_own_group(signal);
                     }
                     Action::ReportWaitError => {
                         eprintln!("{program}: error waiting for command: No child processes");
