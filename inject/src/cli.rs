@@ -167,6 +167,34 @@ pub struct InjectArgs {
     )]
     pub lifetime: Option<String>,
 
+    /// Stop the sidecars at this moment, RFC 3339 (guillotine --deadline)
+    #[arg(
+        long,
+        value_name = "TIMESTAMP",
+        env = "GUILLOTINE_INJECT_DEADLINE",
+        help_heading = "Passed to the sidecars' guillotine"
+    )]
+    pub deadline: Option<String>,
+
+    /// What the kubelet's SIGTERM does to the sidecars: forward or stop (guillotine --on-term)
+    #[arg(
+        long,
+        value_name = "forward|stop",
+        env = "GUILLOTINE_INJECT_ON_TERM",
+        help_heading = "Passed to the sidecars' guillotine"
+    )]
+    pub on_term: Option<String>,
+
+    /// POST this URL when a main container ends (guillotine run --quit-url), for a sidecar a
+    /// mesh injects later, which inject cannot wrap (repeatable)
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "GUILLOTINE_INJECT_MAIN_QUIT_URL",
+        help_heading = "Passed to the main containers' guillotine run"
+    )]
+    pub main_quit_url: Vec<String>,
+
     /// Remap the sidecars' exit status (guillotine --exit-map), e.g. 143=0
     #[arg(
         long,

@@ -122,6 +122,19 @@ fn duration(value: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
+fn timestamp(value: &str) -> Result<(), String> {
+    guillotine::timestamp::parse_timestamp(value)
+        .map(drop)
+        .map_err(|e| e.to_string())
+}
+
+fn on_term(value: &str) -> Result<(), String> {
+    match value {
+        "forward" | "stop" => Ok(()),
+        _ => Err(format!("{value:?} is neither forward nor stop")),
+    }
+}
+
 fn signal(value: &str) -> Result<(), String> {
     guillotine::signal::parse_signal(value)
         .map(drop)
@@ -176,9 +189,23 @@ fn sidecar_flags(args: &InjectArgs) -> Vec<(&'static str, Vec<String>, Check, In
             ),
         ),
         (
+            "--deadline",
+            args.deadline.iter().cloned().collect(),
+            timestamp,
+            InNative::Refused(
+                "the kubelet restarts a native sidecar that exits: a deadline there is a restart loop",
+            ),
+        ),
+        (
             "--exit-map",
             args.exit_map.clone(),
             exit_map,
+            InNative::Wraps,
+        ),
+        (
+            "--on-term",
+            args.on_term.iter().cloned().collect(),
+            on_term,
             InNative::Wraps,
         ),
     ]
@@ -186,11 +213,14 @@ fn sidecar_flags(args: &InjectArgs) -> Vec<(&'static str, Vec<String>, Check, In
 
 /// The main containers' options for `guillotine run`, in the order they are written.
 fn main_flags(args: &InjectArgs) -> Vec<(&'static str, Vec<String>, Check)> {
-    vec![(
-        "--wait-timeout",
-        args.wait_timeout.iter().cloned().collect(),
-        duration,
-    )]
+    vec![
+        (
+            "--wait-timeout",
+            args.wait_timeout.iter().cloned().collect(),
+            duration,
+        ),
+        ("--quit-url", args.main_quit_url.clone(), quit_url),
+    ]
 }
 
 fn name_value(option: &str, form: &str, value: &str) -> Result<(String, String), UsageError> {
@@ -275,6 +305,11 @@ impl Options {
         if mode == Mode::Native && !ready.is_empty() {
             return Err(usage(
                 "--wait-for with native sidecars: give the sidecar a startupProbe instead (the kubelet starts the main containers once it succeeds); inject writes no probes",
+            ));
+        }
+        if mode == Mode::Native && !args.main_quit_url.is_empty() {
+            return Err(usage(
+                "--main-quit-url wraps the main containers, which native mode leaves alone: use sentinel mode",
             ));
         }
         if args.wait_timeout.is_some() && ready.is_empty() {

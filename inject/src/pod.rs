@@ -393,9 +393,8 @@ pub fn inject(template: &mut Map, owner: Owner, options: &Options) -> Result<Out
                             .iter()
                             .map(|s| format!("--wait-for=file:{}", config::ready_file(s))),
                     );
-                    if !gated.is_empty() {
-                        args.extend(flags(&options.main_flags));
-                    }
+                    // --wait-timeout is there only with --wait-for (checked with the options).
+                    args.extend(flags(&options.main_flags));
                     args.push(format!("--done={}", config::SENTINEL));
                     args.push(format!("--done-on={}", done_on.unwrap_or("always")));
                     args

@@ -102,3 +102,49 @@ fn a_file_that_cannot_be_read_is_an_input_error() {
         ran.stderr
     );
 }
+
+#[test]
+fn deadline_on_term_and_main_quit_urls_pass_through_as_guillotine_reads_them() {
+    let ran = run(
+        &[
+            "--sidecar",
+            "sidecar",
+            "--deadline",
+            "2026-12-11T18:00:00Z",
+            "--on-term",
+            "stop",
+            "--main-quit-url",
+            "http://127.0.0.1:15020/quitquitquit",
+        ],
+        POD,
+    );
+    assert_eq!(ran.status, 0, "{}", ran.stderr);
+    for expected in [
+        "--deadline=2026-12-11T18:00:00Z",
+        "--on-term=stop",
+        "--quit-url=http://127.0.0.1:15020/quitquitquit",
+    ] {
+        assert!(
+            ran.stdout.contains(expected),
+            "{expected} in {}",
+            ran.stdout
+        );
+    }
+    // Checked with guillotine's own parsers before anything is written.
+    for (args, option) in [
+        (
+            &["--sidecar", "sidecar", "--deadline", "soon"][..],
+            "--deadline",
+        ),
+        (&["--sidecar", "sidecar", "--on-term", "kill"], "--on-term"),
+        (
+            &["--sidecar", "sidecar", "--main-quit-url", "http://h:99999/"],
+            "--quit-url",
+        ),
+    ] {
+        let ran = run(args, POD);
+        assert_eq!(ran.status, 2, "{args:?}");
+        assert!(ran.stderr.contains(option), "{}", ran.stderr);
+        assert_eq!(ran.stdout, "");
+    }
+}
