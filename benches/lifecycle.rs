@@ -27,6 +27,7 @@ const PROBE: &str = env!("CARGO_BIN_EXE_guillotine-test-probe");
 const LATENCY_ITERATIONS: usize = 500;
 const START_ITERATIONS: usize = 300;
 const IDLE_PERIOD: Duration = Duration::from_secs(10);
+const ABANDONMENT_ITERATIONS: usize = 50;
 /// The fully static build, when `.ci/build-static target/static` has made it.
 const STATIC: &str = "target/static/guillotine";
 
@@ -98,6 +99,56 @@ fn guillotine_latency(program: &str, extra: &[&str]) -> Vec<f64> {
             fs::write(&done, b"").unwrap();
             let seen = field(&line_starting(&mut out, "signal"), "at");
             child.wait().unwrap();
+            (seen - before) as f64 / 1e6
+        })
+        .collect()
+}
+
+/// Milliseconds from SIGKILL of a whole main container (`guillotine run --done` and its
+/// command, as an OOM kill takes them) to its sidecar's child receiving the stop signal:
+/// the dead-man's lock.
+fn abandonment_latency() -> Vec<f64> {
+    (0..ABANDONMENT_ITERATIONS)
+        .map(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            let done = dir.path().join("done");
+            let mut sidecar = Command::new(GUILLOTINE)
+                .args([
+                    "--watch",
+                    done.to_str().unwrap(),
+                    "--",
+                    PROBE,
+                    "--timestamps",
+                ])
+                .env("GUILLOTINE_LOG", "off")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut sidecar_out = BufReader::new(sidecar.stdout.take().unwrap());
+            line_starting(&mut sidecar_out, "ready");
+            let mut main = Command::new(GUILLOTINE)
+                .args(["run", "--done", done.to_str().unwrap(), "--", PROBE])
+                .env("GUILLOTINE_LOG", "off")
+                .stdout(Stdio::piped())
+                .process_group(0)
+                .spawn()
+                .unwrap();
+            let mut main_out = BufReader::new(main.stdout.take().unwrap());
+            let command_group = field(&line_starting(&mut main_out, "ready"), "pgid") as i32;
+            let lock = dir.path().join(".done.guillotine-lock");
+            while !lock.exists() {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let before = monotonic_ns();
+            for group in [main.id() as i32, command_group] {
+                let _ = nix::sys::signal::killpg(
+                    nix::unistd::Pid::from_raw(group),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            let seen = field(&line_starting(&mut sidecar_out, "signal"), "at");
+            let _ = main.wait();
+            sidecar.wait().unwrap();
             (seen - before) as f64 / 1e6
         })
         .collect()
@@ -279,6 +330,12 @@ fn main() {
         ));
     }
 
+    let abandoned = stats(abandonment_latency());
+    table.push_str(&format!(
+        "\n### A main container killed whole → its sidecar's child receives the stop signal (ms)\n\n{ABANDONMENT_ITERATIONS} iterations; the dead-man's lock (a thread asleep in flock(2)).\n\n| | p50 | p99 |\n|---|---|---|\n| guillotine, `run --done` SIGKILLed with its command | {:.3} | {:.3} |\n",
+        abandoned.p50, abandoned.p99
+    ));
+
     table.push_str(&format!(
         "\n### Start overhead: `WRAPPER true` (ms, {START_ITERATIONS} runs each)\n\n| wrapper | p50 | p99 |\n|---|---|---|\n"
     ));
@@ -332,6 +389,36 @@ fn main() {
         argv.push("--".into());
         idle.push(start_idle(name.into(), &argv));
     }
+    // A sidecar whose main container is attached: it waits on the dead-man's lock in a
+    // thread of its own. The main container (`run --done … -- sleep`) is not measured.
+    let attached = dir_for_idle.path().join("attached");
+    let attached_arg = attached.to_string_lossy().into_owned();
+    let main_container = start_idle(
+        "main container".into(),
+        &[
+            GUILLOTINE.into(),
+            "run".into(),
+            "--done".into(),
+            attached_arg.clone(),
+            "--".into(),
+        ],
+    );
+    while !dir_for_idle
+        .path()
+        .join(".attached.guillotine-lock")
+        .exists()
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    idle.push(start_idle(
+        "guillotine --watch, a main container attached (dead-man's lock)".into(),
+        &[
+            GUILLOTINE.into(),
+            "--watch".into(),
+            attached_arg,
+            "--".into(),
+        ],
+    ));
     // Let start-up settle, then count over the idle period.
     std::thread::sleep(Duration::from_secs(1));
     let before: Vec<u64> = idle
@@ -350,6 +437,7 @@ fn main() {
         ));
     }
     drop(idle);
+    drop(main_container);
 
     table.push_str("\n### Binary size (bytes)\n\n| build | size |\n|---|---|\n");
     for (name, path) in [
