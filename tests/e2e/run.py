@@ -192,6 +192,22 @@ def quit_injected(pod):
     return codes
 
 
+def term_delay(pod):
+    """The kubelet's TERM to every container at once: the proxy outlives the main
+    container's drain and serves its last request, then stops."""
+    pod.play()
+    for container in ("proxy", "main"):
+        pod.wait_for_log(container, "child started")
+    podman("pod", "stop", "--time", "30", pod.name, timeout=60)
+    codes = pod.exit_codes()
+    expect(codes == {"proxy": 0, "main": 0}, f"exit codes {codes}, expected 0 and 0")
+    proxy = pod.logs("proxy")
+    expect("the child runs on until the main side is done" in proxy, f"no term delay: {proxy}")
+    last = pod.volume_file("lifecycle", "last")
+    expect(last == "served\n", f"the main container's last request after TERM got {last!r}")
+    return codes
+
+
 def no_guillotine_control(pod):
     pod.play()
     expect(not pod.wait(5), "the pod without guillotine completed: the harness cannot see a hang")
@@ -311,6 +327,7 @@ CASES = [
     ("injected sidecar quit from a distroless main", "quit-injected.yaml", quit_injected),
     ("control: no guillotine hangs", "no-guillotine-control.yaml", no_guillotine_control),
     ("multicall timeout as PID 1", "timeout-drop-in.yaml", timeout_drop_in),
+    ("pod deleted: the proxy outlives the main container's drain (--on-term stop --term-delay)", "term-delay.yaml", term_delay),
     ("kubectl-guillotine inject wires a plain Job: it completes", "inject-plain.yaml", inject_completes),
     ("control: the same plain Job, not injected, hangs", "inject-plain.yaml", no_guillotine_control),
     # The PostgreSQL family: the image step first. Issue 17 points 4-6 come as one manifest
