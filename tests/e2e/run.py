@@ -15,11 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
 SCENARIOS = Path("examples/kubernetes/e2e")
+# guillotine's log line when the main side ended without writing the sentinel.
+ABANDONED = "the main container ended without writing the sentinel"
 
 
 def podman(*args, check=True, timeout=120):
@@ -112,9 +115,20 @@ class Pod:
 
     def kill(self, container):
         """SIGKILLs CONTAINER's PID 1 (the kernel then kills the rest of its PID namespace),
-        as an OOM kill of the whole container does on cgroup v2; returns when it was sent."""
+        as an OOM kill of the whole container does on cgroup v2. Remembers when (wall clock,
+        taken just before `podman kill` runs, in self.killed_at) and returns time.monotonic()
+        once it was sent."""
+        self.killed_at = time.time()
         podman("kill", "--signal", "KILL", self.container(container))
         return time.monotonic()
+
+    def abandoned_after_kill(self, container):
+        """How many milliseconds after `podman kill` began CONTAINER's guillotine logged that
+        the main side was abandoned (its log's UTC timestamp; one host clock for all)."""
+        stamp = logged_at(self.logs(container), ABANDONED)
+        expect(stamp, f"{container} never logged {ABANDONED!r}")
+        at = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+        return f"{(at - self.killed_at) * 1000:.0f} ms"
 
 
 def expect(condition, message):
@@ -220,9 +234,6 @@ def timeout_drop_in(pod):
     return exits(pod, {"export": 124}, deadline=30, at_least=1.0)
 
 
-ABANDONED = "the main container ended without writing the sentinel"
-
-
 def killed(pod, victim, after, codes, deadline):
     """Plays the pod, waits until a container logged a text (AFTER: container, text),
     SIGKILLs VICTIM and expects every container to end with CODES within DEADLINE seconds of
@@ -244,7 +255,7 @@ def main_killed(pod):
     sidecar = pod.logs("sidecar")
     expect(ABANDONED in sidecar and 'cause="abandoned"' in sidecar, f"the sidecar did not stop as abandoned: {sidecar}")
     expect(not pod.volume_path("lifecycle", "done").exists(), "a sentinel was written by a killed main container")
-    return codes
+    return {**codes, "abandoned seen": pod.abandoned_after_kill("sidecar") + " after the kill"}
 
 
 def order(pod):
@@ -293,7 +304,8 @@ def chain_link_killed(pod):
     expect(not any(what.startswith("shipper stopping") for what, _ in events), f"the killed shipper was signalled: {events}")
     expect(not pod.volume_path("lifecycle", "shipper").exists(), "the killed shipper's --done file was written")
     expect(pod.volume_file("lifecycle", "app").strip() == "0", "the app's sentinel does not hold 0")
-    return {**codes, "proxy stopped": f"{gap / 1000:.1f}s before the app ended"}
+    return {**codes, "abandoned seen": pod.abandoned_after_kill("proxy") + " after the kill",
+            "proxy stopped": f"{gap / 1000:.1f}s before the app ended"}
 
 
 class PostgresImage:
@@ -394,7 +406,8 @@ def postgres_main_killed(pod):
     expect("database system is shut down" in database, f"postgres did not shut down cleanly: {database}")
     expect(re.search(r"child exited pid=\d+ code=0$", database, re.M), f"postgres itself did not exit 0: {database}")
     expect(not pod.volume_path("lifecycle", "done").exists(), "a sentinel was written by a killed main container")
-    return codes
+    seen = {sidecar: pod.abandoned_after_kill(sidecar) for sidecar in ("database", "pgbouncer")}
+    return {**codes, "abandoned seen": "/".join(seen.values()) + " after the kill"}
 
 
 def postgres_injected(pod):
