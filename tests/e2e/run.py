@@ -15,11 +15,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import yaml
 
 SCENARIOS = Path("examples/kubernetes/e2e")
+# guillotine's log line when the main side ended without writing the sentinel.
+ABANDONED = "the main container ended without writing the sentinel"
 
 
 def podman(*args, check=True, timeout=120):
@@ -40,12 +43,25 @@ def as_pod(manifest):
 
 class Pod:
     def __init__(self, file):
-        self.pod = as_pod(yaml.safe_load((SCENARIOS / file).read_text()))
+        self.file = SCENARIOS / file
+        self.load(yaml.safe_load(self.file.read_text()))
+
+    def load(self, manifest):
+        self.pod = as_pod(manifest)
         self.name = self.pod["metadata"]["name"]
         self.containers = [c["name"] for c in self.pod["spec"]["containers"]]
         self.played = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
         yaml.safe_dump(self.pod, self.played)
         self.played.close()
+
+    def inject(self, *options):
+        """From now on, the pod as `kubectl-guillotine inject` (built beside guillotine by
+        .ci/build-static) wires it with OPTIONS, with guillotine from the e2e image."""
+        wired = subprocess.run(
+            ["target/static/kubectl-guillotine", "inject", "--image", "localhost/guillotine-e2e:test", *options, "-f", str(self.file)],
+            capture_output=True, text=True, timeout=30)
+        expect(wired.returncode == 0, f"kubectl-guillotine inject: exit {wired.returncode}: {wired.stderr.strip()}")
+        self.load(yaml.safe_load(wired.stdout))
 
     def container(self, name):
         return f"{self.name}-{name}"
@@ -60,9 +76,9 @@ class Pod:
         self.started = time.monotonic()
         podman("kube", "play", "--network", "none", self.played.name)
 
-    def wait(self, deadline):
-        """True when every container exited before the deadline."""
-        names = [self.container(c) for c in self.containers]
+    def wait(self, deadline, *containers):
+        """True when every container (or every one of CONTAINERS) exited before the deadline."""
+        names = [self.container(c) for c in containers or self.containers]
         try:
             result = podman("wait", *names, check=False, timeout=deadline)
         except subprocess.TimeoutExpired:
@@ -84,14 +100,35 @@ class Pod:
         result = podman("logs", self.container(container), check=False)
         return result.stdout + result.stderr
 
-    def volume_file(self, volume, path):
-        """The content of PATH on the pod's emptyDir VOLUME, read from the host after the
-        containers ended (podman 4.3 keeps an emptyDir as a named volume until teardown)."""
+    def volume_path(self, volume, path):
+        """PATH on the pod's emptyDir VOLUME, as the host sees it after the containers ended
+        (podman 4.3 keeps an emptyDir as a named volume until teardown)."""
         mounts = podman("inspect", self.container(self.containers[0]), "--format",
                         "{{range .Mounts}}{{.Name}}={{.Source}}\n{{end}}").stdout.split()
         wanted = [m.split("=", 1)[1] for m in mounts if m.split("=", 1)[0].endswith(volume)]
         expect(len(wanted) == 1, f"no single volume named like {volume!r} in {mounts}")
-        return (Path(wanted[0]) / path).read_text()
+        return Path(wanted[0]) / path
+
+    def volume_file(self, volume, path):
+        """The content of PATH on the pod's emptyDir VOLUME (see volume_path)."""
+        return self.volume_path(volume, path).read_text()
+
+    def kill(self, container):
+        """SIGKILLs CONTAINER's PID 1 (the kernel then kills the rest of its PID namespace),
+        as an OOM kill of the whole container does on cgroup v2. Remembers when (wall clock,
+        taken just before `podman kill` runs, in self.killed_at) and returns time.monotonic()
+        once it was sent."""
+        self.killed_at = time.time()
+        podman("kill", "--signal", "KILL", self.container(container))
+        return time.monotonic()
+
+    def abandoned_after_kill(self, container):
+        """How many milliseconds after `podman kill` began CONTAINER's guillotine logged that
+        the main side was abandoned (its log's UTC timestamp; one host clock for all)."""
+        stamp = logged_at(self.logs(container), ABANDONED)
+        expect(stamp, f"{container} never logged {ABANDONED!r}")
+        at = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+        return f"{(at - self.killed_at) * 1000:.0f} ms"
 
 
 def expect(condition, message):
@@ -215,19 +252,88 @@ def no_guillotine_control(pod):
 
 
 def inject_completes(pod):
-    """The plain pod, wired by kubectl-guillotine (built beside guillotine by
-    .ci/build-static), completes; `pod` is the plain one, played by the control."""
-    wired = subprocess.run(
-        ["target/static/kubectl-guillotine", "inject", "--image", "localhost/guillotine-e2e:test",
-         "-f", str(SCENARIOS / "inject-plain.yaml")],
-        capture_output=True, text=True, check=True).stdout
-    path = Path(tempfile.mkdtemp()) / "inject-wired.yaml"
-    path.write_text(wired)
-    return exits(Pod(path), {"sidecar": 0, "main": 0}, deadline=60)
+    """The plain pod (the one the control plays as it is), wired by kubectl-guillotine,
+    completes."""
+    pod.inject()
+    return exits(pod, {"sidecar": 0, "main": 0}, deadline=60)
 
 
 def timeout_drop_in(pod):
     return exits(pod, {"export": 124}, deadline=30, at_least=1.0)
+
+
+def killed(pod, victim, after, codes, deadline):
+    """Plays the pod, waits until a container logged a text (AFTER: container, text),
+    SIGKILLs VICTIM and expects every container to end with CODES within DEADLINE seconds of
+    the play. Returns the codes and how long after the kill the pod ended."""
+    pod.play()
+    pod.wait_for_log(*after, deadline=deadline)
+    killed_at = pod.kill(victim)
+    remaining = deadline - (time.monotonic() - pod.started)
+    expect(remaining > 0 and pod.wait(remaining), f"containers still running {deadline}s after the play, with {victim} killed")
+    ended = time.monotonic() - killed_at
+    found = pod.exit_codes()
+    expect(found == codes, f"exit codes {found}, expected {codes}")
+    return {**found, "ended": f"{ended:.1f}s after the kill"}
+
+
+def main_killed(pod):
+    """The main container SIGKILLed: its dead-man's lock stops the sidecar (abandoned=3)."""
+    codes = killed(pod, "main", ("main", "working"), {"sidecar": 3, "main": 137}, deadline=30)
+    sidecar = pod.logs("sidecar")
+    expect(ABANDONED in sidecar and 'cause="abandoned"' in sidecar, f"the sidecar did not stop as abandoned: {sidecar}")
+    expect(not pod.volume_path("lifecycle", "done").exists(), "a sentinel was written by a killed main container")
+    return {**codes, "abandoned seen": pod.abandoned_after_kill("sidecar") + " after the kill"}
+
+
+def order(pod):
+    """The lines of /lifecycle/order (each 'WHO WHAT MICROSECONDS', appended by the
+    containers' commands), checked to be in time order, as a list of ('WHO WHAT', µs)."""
+    lines = [line.rsplit(" ", 1) for line in pod.volume_file("lifecycle", "order").splitlines()]
+    events = [(what, int(at)) for what, at in lines]
+    expect(all(a[1] <= b[1] for a, b in zip(events, events[1:])), f"order lines out of time order: {events}")
+    return events
+
+
+def before(events, first, then):
+    """FIRST happened, then THEN, according to EVENTS; returns the gap in milliseconds."""
+    at = dict(events)
+    expect(first in at and then in at, f"no {first!r} or no {then!r} in {events}")
+    expect(at[first] < at[then], f"{then!r} before {first!r}: {events}")
+    return (at[then] - at[first]) / 1000
+
+
+def chain(pod):
+    """Three links stopping in order: app, then shipper (a second to flush), then proxy
+    only after the shipper's child ended and its guillotine wrote /lifecycle/shipper."""
+    codes = exits(pod, {"proxy": 0, "shipper": 0, "app": 0}, deadline=30)
+    events = order(pod)
+    before(events, "app exited", "shipper stopping")
+    before(events, "shipper stopping", "shipper exited")
+    gap = before(events, "shipper exited", "proxy stopping")
+    # The same in guillotine's own logs: the proxy was signalled after the shipper's
+    # guillotine saw its child end (both UTC timestamps from the host's one clock).
+    shipper_child, proxy_stop = logged_at(pod.logs("shipper"), "child exited"), logged_at(pod.logs("proxy"), "stopping")
+    expect(shipper_child and proxy_stop and proxy_stop > shipper_child,
+           f"the proxy's stop at {proxy_stop}, the shipper's child ended at {shipper_child}")
+    expect(pod.volume_file("lifecycle", "app").strip() == "0", "the app's sentinel does not hold 0")
+    expect(pod.volume_file("lifecycle", "shipper").strip() == "0", "the shipper's --done file does not hold 0")
+    return {**codes, "proxy stopped": f"{gap:.0f} ms after the shipper exited"}
+
+
+def chain_link_killed(pod):
+    """The shipper SIGKILLed while the app works: the proxy stops at once (abandoned=3),
+    while the app still works (it ends only once it sees the proxy's stop line)."""
+    codes = killed(pod, "shipper", ("app", "working"), {"proxy": 3, "shipper": 137, "app": 0}, deadline=30)
+    proxy = pod.logs("proxy")
+    expect(ABANDONED in proxy and 'cause="abandoned"' in proxy, f"the proxy did not stop as abandoned: {proxy}")
+    events = order(pod)
+    gap = before(events, "proxy stopping", "app exited")
+    expect(not any(what.startswith("shipper stopping") for what, _ in events), f"the killed shipper was signalled: {events}")
+    expect(not pod.volume_path("lifecycle", "shipper").exists(), "the killed shipper's --done file was written")
+    expect(pod.volume_file("lifecycle", "app").strip() == "0", "the app's sentinel does not hold 0")
+    return {**codes, "abandoned seen": pod.abandoned_after_kill("proxy") + " after the kill",
+            "proxy stopped": f"{gap:.0f} ms before the app ended"}
 
 
 class PostgresImage:
@@ -313,6 +419,33 @@ def postgres_fails(pod):
     return codes
 
 
+def postgres_main_killed(pod):
+    """psql SIGKILLed mid-query (its pg_sleep shown in postgres' statement log): both
+    sidecars stop through the dead-man's lock (abandoned, status 0), postgres by its fast
+    shutdown, cleanly, exiting 0 itself; no sentinel."""
+    PostgresImage.require()
+    codes = killed(pod, "main", ("database", "statement: SELECT pg_sleep(600)"),
+                   {"database": 0, "pgbouncer": 0, "main": 137}, deadline=20)
+    for sidecar in ("database", "pgbouncer"):
+        logs = pod.logs(sidecar)
+        expect(ABANDONED in logs and 'cause="abandoned"' in logs, f"{sidecar} did not stop as abandoned: {logs}")
+    database = pod.logs("database")
+    expect("received fast shutdown request" in database, f"postgres was not stopped by INT's fast shutdown: {database}")
+    expect("database system is shut down" in database, f"postgres did not shut down cleanly: {database}")
+    expect(re.search(r"child exited pid=\d+ code=0$", database, re.M), f"postgres itself did not exit 0: {database}")
+    expect(not pod.volume_path("lifecycle", "done").exists(), "a sentinel was written by a killed main container")
+    seen = {sidecar: pod.abandoned_after_kill(sidecar) for sidecar in ("database", "pgbouncer")}
+    return {**codes, "abandoned seen": "/".join(seen.values()) + " after the kill"}
+
+
+def postgres_injected(pod):
+    """The plain PostgreSQL Job wired by kubectl-guillotine inject: as postgres_succeeds."""
+    pod.inject("--stop-signal", "INT", "--grace", "10s", "--wait-timeout", "30s",
+               "--wait-for", "database=exec:pg_isready -h 127.0.0.1 -p 5432",
+               "--wait-for", "pgbouncer=exec:pg_isready -h 127.0.0.1 -p 6432")
+    return postgres_succeeds(pod)
+
+
 IMAGE_STEP = "tests/e2e/pg-image"  # a step of CASES that plays no manifest
 
 CASES = [
@@ -330,19 +463,18 @@ CASES = [
     ("pod deleted: the proxy outlives the main container's drain (--on-term stop --term-delay)", "term-delay.yaml", term_delay),
     ("kubectl-guillotine inject wires a plain Job: it completes", "inject-plain.yaml", inject_completes),
     ("control: the same plain Job, not injected, hangs", "inject-plain.yaml", no_guillotine_control),
-    # The PostgreSQL family: the image step first. Issue 17 points 4-6 come as one manifest
-    # and one function each, once their features exist (postgres_job covers the checks):
-    # - main killed mid-query: a manifest whose psql runs long (pg_sleep), the function
-    #   plays it, waits for the query in postgres' log, `podman kill -s KILL` the main
-    #   container, expects both sidecars to stop through the dead-man's lock (no sentinel);
-    # - pod deleted: `podman pod stop --time N`, the sidecars' --on-term stop sequences,
-    #   postgres' fast shutdown, then a second postgres on the same pgdata volume (not torn
-    #   down in between) must start without crash recovery;
-    # - inject: the un-wired form of postgres-succeeds.yaml through the inject tool, then
-    #   postgres_succeeds on its output (Pod needs to accept a manifest that is not a file).
+    ("main SIGKILLed: its dead-man's lock stops the sidecar", "main-killed.yaml", main_killed),
+    ("a chain of three stops in order", "chain.yaml", chain),
+    ("a chain's middle link SIGKILLed: the last stops at once", "chain-link-killed.yaml", chain_link_killed),
+    # The PostgreSQL family: the image step first. Issue 17 point 5 (the pod deleted mid-run:
+    # `podman pod stop --time N`, the sidecars' --on-term stop sequences, postgres' fast
+    # shutdown, then a second postgres on the same pgdata volume must start without crash
+    # recovery) waits for --on-term stop, not built yet.
     ("PostgreSQL image from Debian packages", IMAGE_STEP, postgres_image),
     ("PostgreSQL + pgbouncer Job succeeds", "postgres-succeeds.yaml", postgres_succeeds),
     ("PostgreSQL + pgbouncer Job fails on bad SQL", "postgres-fails.yaml", postgres_fails),
+    ("PostgreSQL + pgbouncer: psql SIGKILLed mid-query, both sidecars stop", "postgres-main-killed.yaml", postgres_main_killed),
+    ("PostgreSQL + pgbouncer plain Job wired by kubectl-guillotine inject succeeds", "postgres-plain.yaml", postgres_injected),
 ]
 
 
