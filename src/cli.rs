@@ -157,7 +157,7 @@ pub struct Args {
 
     /// Remap the exit status: FROM=TO rules, comma-separated or repeated, first match wins.
     /// FROM: a code (0), a range (1-255), a signal death (TERM), or a cause (sentinel,
-    /// lifetime, exited, signaled).
+    /// abandoned, terminated, lifetime, exited, signaled).
     #[arg(
         long,
         value_name = "RULES",

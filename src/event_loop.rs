@@ -82,8 +82,12 @@ pub fn run_to_end(config: Config) -> Result<u8, SetupError> {
             Ok(status) => *status,
             Err(error) => error.exit_code(),
         };
-        for unwritten in crate::done::write_all(&done, status) {
+        let unwritten = crate::done::write_all(&done, status);
+        for unwritten in &unwritten {
             tracing::warn!("{unwritten}");
+        }
+        if unwritten.is_empty() {
+            tracing::info!(status, done = ?done, "--done written");
         }
     }
     drop(holders);
@@ -141,6 +145,8 @@ struct Supervision {
     blind: bool,
     coordination: Coordination,
     locks: Locks,
+    /// The main side's end was handed to the supervisor already.
+    main_side_said: bool,
 }
 
 /// The start-up order: signal handlers (before any child can exist, so no SIGCHLD is
@@ -253,6 +259,7 @@ fn start(config: &Config, signals: signals::SignalListener) -> Result<Start, Set
         blind: false,
         coordination,
         locks,
+        main_side_said: false,
     })))
 }
 
@@ -339,9 +346,14 @@ impl Supervision {
         self.main_side_done()
     }
 
-    /// Whether the sentinels now say the main side is done: the event, once.
+    /// Whether the sentinels now say the main side is done: the event, once (the sentinel
+    /// and the lock let go right after it both say so).
     fn main_side_done(&mut self) -> Option<Event> {
+        if self.main_side_said {
+            return None;
+        }
         let cause = self.coordination.done()?;
+        self.main_side_said = true;
         let sentinel = self.wakes.sentinel()?;
         tracing::info!(cause = cause.as_str(), "the main side is done");
         sentinel.disarm();
