@@ -56,18 +56,15 @@ fn an_interactive_child_can_read_its_terminal() {
     }
     // guillotine takes the foreground back and exits with the child's status (not stopped
     // by SIGTTOU on the way).
-    let end = Instant::now() + DEADLINE;
-    loop {
-        if let Some(status) = session.try_wait().unwrap() {
-            assert_eq!(
-                status.code(),
-                Some(0),
-                "{:?}",
-                String::from_utf8_lossy(&seen)
-            );
-            break;
-        }
-        assert!(Instant::now() < end, "guillotine did not exit");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
+    let mut status = None;
+    crate::harness::eventually("guillotine exits", DEADLINE, || {
+        status = session.try_wait().unwrap();
+        status.map(drop).ok_or_else(|| "still running".to_owned())
+    });
+    assert_eq!(
+        status.and_then(|status| status.code()),
+        Some(0),
+        "{:?}",
+        String::from_utf8_lossy(&seen)
+    );
 }
