@@ -34,7 +34,7 @@ Subcommands (for a COMMAND of the same name, put -- first):
   guillotine timeout [OPTION] DURATION COMMAND...   GNU timeout, exactly
   guillotine completions bash|zsh|fish|elvish|powershell   shell completions
 
-Environment: GUILLOTINE_LOG sets the log filter (tracing env-filter syntax, default info).";
+Environment: GUILLOTINE_LOG sets the log filter (a level, or target=level,..., default info).";
 
 /// `guillotine --version`: the package version and the git revision it was built from.
 pub const VERSION: &str = concat!(
