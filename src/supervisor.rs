@@ -625,6 +625,11 @@ mod tests {
         actions
     }
 
+    /// The child ends and nothing is left: the actions that follow.
+    fn child_ends(supervisor: &mut Supervisor, end: ChildEnd, now: Instant) -> Vec<Action> {
+        drive(supervisor, reaped(Some(end), false), now, &[])
+    }
+
     /// The signals sent (SIGCONT follow-ups left out) and to whom.
     fn sent(actions: &[Action]) -> Vec<(Signal, Vec<Target>)> {
         actions
@@ -659,12 +664,7 @@ mod tests {
     fn child_exit_with_nothing_left_exits_with_its_code() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Exited(3)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Exited(3), start);
         assert_eq!(
             verdict(&actions),
             Some(Verdict {
@@ -686,12 +686,7 @@ mod tests {
             supervisor.on_event(Event::SignalReceived(Signal::SIGINT), start),
             vec![Action::Forward(Signal::SIGINT)]
         );
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Signaled(2)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Signaled(2), start);
         assert_eq!(status(&actions), Some(130));
     }
 
@@ -719,12 +714,7 @@ mod tests {
             ]
         );
         // The child dies of our TERM: 143 from the child, 0 from us.
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Signaled(15)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Signaled(15), start);
         assert_eq!(
             verdict(&actions),
             Some(Verdict {
@@ -773,12 +763,7 @@ mod tests {
                 why: Why::GraceRanOut(just_the_child())
             }]
         );
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Signaled(9)), false),
-            kill_at,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Signaled(9), kill_at);
         assert_eq!(
             verdict(&actions),
             Some(Verdict {
@@ -1101,12 +1086,7 @@ mod tests {
             &just_the_child(),
         );
         assert_eq!(sent(&actions), vec![(TERM, group())]);
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Signaled(15)), false),
-            start + lifetime,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Signaled(15), start + lifetime);
         assert_eq!(
             verdict(&actions).map(|v| (v.status, v.cause)),
             Some((124, Cause::Lifetime))
@@ -1132,11 +1112,10 @@ mod tests {
             &just_the_child(),
         );
         assert_eq!(sent(&actions), vec![(KILL, group())]);
-        let actions = drive(
+        let actions = child_ends(
             &mut supervisor,
-            reaped(Some(ChildEnd::Signaled(9)), false),
+            ChildEnd::Signaled(9),
             expiry + POLICY.grace,
-            &[],
         );
         assert_eq!(status(&actions), Some(137));
     }
@@ -1163,11 +1142,10 @@ mod tests {
             &[zombie],
         );
         assert_eq!(sent(&actions), vec![]);
-        let actions = drive(
+        let actions = child_ends(
             &mut supervisor,
-            reaped(Some(ChildEnd::Signaled(15)), false),
+            ChildEnd::Signaled(15),
             expiry + POLICY.grace,
-            &[],
         );
         assert_eq!(status(&actions), Some(124));
     }
@@ -1177,12 +1155,7 @@ mod tests {
         let start = Instant::now();
         let map = ExitMap::parse(["0=1,lifetime=0"]).unwrap();
         let mut early_exit = Supervisor::new(POLICY, map.clone(), None, ROOTS, start);
-        let actions = drive(
-            &mut early_exit,
-            reaped(Some(ChildEnd::Exited(0)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut early_exit, ChildEnd::Exited(0), start);
         assert_eq!(status(&actions), Some(1));
         let lifetime = Duration::from_secs(1);
         let mut expired = Supervisor::new(POLICY, map, Some(lifetime), ROOTS, start);
@@ -1192,12 +1165,7 @@ mod tests {
             start + lifetime,
             &just_the_child(),
         );
-        let actions = drive(
-            &mut expired,
-            reaped(Some(ChildEnd::Signaled(15)), false),
-            start + lifetime,
-            &[],
-        );
+        let actions = child_ends(&mut expired, ChildEnd::Signaled(15), start + lifetime);
         assert_eq!(status(&actions), Some(0));
     }
 
@@ -1205,12 +1173,7 @@ mod tests {
     fn a_child_ending_before_its_lifetime_keeps_its_status() {
         let start = Instant::now();
         let mut supervisor = with_lifetime(Duration::from_secs(60), start);
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Exited(2)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Exited(2), start);
         assert_eq!(status(&actions), Some(2));
     }
 
@@ -1230,12 +1193,7 @@ mod tests {
             vec![Action::PostQuitUrls]
         );
         assert_eq!(supervisor.deadline(), Some(start + POLICY.grace));
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Exited(0)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Exited(0), start);
         assert_eq!(sent(&actions), vec![]);
         assert_eq!(status(&actions), Some(0));
     }
@@ -1331,12 +1289,7 @@ mod tests {
             supervisor.on_event(Event::SignalReceived(Signal::SIGINT), start),
             vec![Action::Forward(Signal::SIGINT)]
         );
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Exited(0)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Exited(0), start);
         assert_eq!(
             verdict(&actions).map(|v| (v.status, v.cause)),
             Some((143, Cause::Terminated))
@@ -1382,12 +1335,7 @@ mod tests {
         let start = Instant::now();
         let mut supervisor = stopping_on_term(Duration::from_secs(30));
         let _ = supervisor.on_event(Event::SignalReceived(TERM), start);
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Exited(4)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Exited(4), start);
         assert_eq!(
             verdict(&actions).map(|v| (v.status, v.cause)),
             Some((4, Cause::ChildEnded))
@@ -1419,12 +1367,7 @@ mod tests {
             &just_the_child(),
         );
         assert_eq!(sent(&actions), vec![(TERM, group())]);
-        let actions = drive(
-            &mut supervisor,
-            reaped(Some(ChildEnd::Signaled(15)), false),
-            start,
-            &[],
-        );
+        let actions = child_ends(&mut supervisor, ChildEnd::Signaled(15), start);
         assert_eq!(status(&actions), Some(0));
     }
 
