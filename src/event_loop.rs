@@ -10,7 +10,7 @@
 use crate::config::{Config, ConfigError, ReadyFile, time_allowed};
 use crate::coordination::{Coordination, Kind};
 use crate::deadman;
-use crate::exit::{Cause, ChildEnd, Outcome, natural_status};
+use crate::exit::{Cause, ChildEnd, Outcome};
 use crate::reach::{Roots, Target};
 use crate::readiness::{self, ProbeEnds};
 use crate::sentinel::{SentinelError, SentinelWatch};
@@ -131,6 +131,18 @@ enum Start {
     Running(Box<Supervision>),
 }
 
+impl Start {
+    /// The main side was done, for `cause`, before the command started: it never runs, and
+    /// the status is that cause's, remapped like any other.
+    fn never_started(config: &Config, cause: Cause) -> Start {
+        Start::AlreadyDone(config.exit_map.status(Outcome {
+            cause,
+            child: None,
+            killed: false,
+        }))
+    }
+}
+
 /// A supervision whose child runs.
 struct Supervision {
     child: Pid,
@@ -186,14 +198,7 @@ fn start(config: &Config, signals: signals::SignalListener) -> Result<Start, Set
             tracing::info!(
                 "the main container ended without writing the sentinel before this sidecar started; not starting the command"
             );
-            let outcome = Outcome {
-                cause: Cause::Abandoned,
-                child: None,
-                killed: false,
-            };
-            return Ok(Start::AlreadyDone(
-                config.exit_map.apply(outcome, natural_status(outcome)),
-            ));
+            return Ok(Start::never_started(config, Cause::Abandoned));
         }
         Some(_) => {
             tracing::info!(sentinels = ?watched, "sentinel already exists; not starting the command (restart after completion)");
@@ -208,14 +213,7 @@ fn start(config: &Config, signals: signals::SignalListener) -> Result<Start, Set
             deadline = config.deadline.and_then(format_timestamp),
             "the deadline has passed; not starting the command"
         );
-        let outcome = Outcome {
-            cause: Cause::Lifetime,
-            child: None,
-            killed: false,
-        };
-        return Ok(Start::AlreadyDone(
-            config.exit_map.apply(outcome, natural_status(outcome)),
-        ));
+        return Ok(Start::never_started(config, Cause::Lifetime));
     };
     let terminal = terminal::holds_foreground();
     let child = spawn::spawn(

@@ -4,7 +4,7 @@
 //! wins, to an [`Outcome`] and its natural status. Never: decides the natural status (that is
 //! `exit`) or looks at a process.
 
-use crate::exit::{Cause, ChildEnd, Outcome};
+use crate::exit::{Cause, ChildEnd, Outcome, natural_status};
 use crate::signal::parse_signal;
 
 /// What a rule's left side matches.
@@ -61,6 +61,12 @@ impl ExitMap {
             .map(parse_rule)
             .collect::<Result<_, _>>()?;
         Ok(ExitMap { rules })
+    }
+
+    /// guillotine's exit status for `outcome`: its natural status, remapped by the first
+    /// rule that matches.
+    pub fn status(&self, outcome: Outcome) -> u8 {
+        self.apply(outcome, natural_status(outcome))
     }
 
     /// The status after the first rule that matches, or `natural` when none does.

@@ -9,7 +9,7 @@
 //! Never: makes a syscall, reads the clock, or knows about tokio (that is `event_loop`).
 //! No arithmetic on instants here may panic: a duration too large to add means "never".
 
-use crate::exit::{Cause, ChildEnd, Outcome, natural_status};
+use crate::exit::{Cause, ChildEnd, Outcome};
 use crate::exit_map::ExitMap;
 use crate::reach::{Process, Reach, Roots, Signalled, Target, stop_targets};
 use nix::sys::signal::Signal;
@@ -538,7 +538,7 @@ impl Supervisor {
             killed: self.killed,
         };
         actions.push(Action::Exit(Verdict {
-            status: self.exit_map.apply(outcome, natural_status(outcome)),
+            status: self.exit_map.status(outcome),
             cause: outcome.cause,
             child: self.child_end,
             last_signal: self.last_signal,
