@@ -8,9 +8,11 @@
 //!   machine: a thread blocked on raw inotify that calls kill() at once, measured the same
 //!   way.
 //! - start overhead: wall time of `WRAPPER true` against plain `true`;
-//! - idle cost of a wrapper around `sleep`: RSS and PSS of the wrapper, and its voluntary
-//!   context switches (all threads) over 10 s;
-//! - the size of the release binary.
+//! - idle cost of a wrapper around `sleep`: RSS (with its anonymous and file-backed parts)
+//!   and PSS of the wrapper, and its voluntary context switches (all threads) over 10 s;
+//! - the size of the release binary;
+//! - last, the static build (the one pods get) against the targets of issue 16, each with
+//!   its verdict, from the figures above.
 //!
 //! Peers (GNU timeout, tini-static, catatonit, dumb-init) are used when installed and
 //! reported missing otherwise (Debian: `apt-get install tini catatonit dumb-init`).
@@ -312,8 +314,10 @@ fn main() {
         ("guillotine (inotify)", inotify.p50, inotify.p99),
         ("guillotine --poll 100ms", poll.p50, poll.p99),
     ];
+    let mut targets = Targets::default();
     if Path::new(STATIC).exists() {
         let fully_static = stats(guillotine_latency(STATIC, &[]));
+        targets.latency = Some((fully_static.p50, fully_static.p99, floor.p50, floor.p99));
         rows.insert(
             2,
             (
@@ -337,23 +341,29 @@ fn main() {
     ));
 
     table.push_str(&format!(
-        "\n### Start overhead: `WRAPPER true` (ms, {START_ITERATIONS} runs each)\n\n| wrapper | p50 | p99 |\n|---|---|---|\n"
+        "\n### Start overhead: `WRAPPER true` (ms, {START_ITERATIONS} runs each)\n\n| wrapper | p50 | p99 | p50 over plain `true` |\n|---|---|---|---|\n"
     ));
     let plain = stats(start_times(&[]));
     table.push_str(&format!(
-        "| plain `true` | {:.3} | {:.3} |\n",
+        "| plain `true` | {:.3} | {:.3} | |\n",
         plain.p50, plain.p99
     ));
     for peer in &peers {
         let row = stats(start_times(&peer.argv));
+        let overhead = row.p50 - plain.p50;
+        match peer.name {
+            "guillotine static musl" => targets.start = Some(overhead),
+            "catatonit" => targets.catatonit_start = Some(overhead),
+            _ => {}
+        }
         table.push_str(&format!(
-            "| {} | {:.3} | {:.3} |\n",
+            "| {} | {:.3} | {:.3} | {overhead:+.3} |\n",
             peer.name, row.p50, row.p99
         ));
     }
 
     table.push_str(&format!(
-        "\n### Idle wrapper around `sleep` ({} s)\n\n| wrapper | RSS kB | PSS kB | voluntary context switches |\n|---|---|---|---|\n",
+        "\n### Idle wrapper around `sleep` ({} s)\n\n| wrapper | RSS kB | of which anonymous | of which file-backed | PSS kB | voluntary context switches |\n|---|---|---|---|---|---|\n",
         IDLE_PERIOD.as_secs()
     ));
     let sentinel = dir_for_idle.path().join("never");
@@ -430,9 +440,14 @@ fn main() {
         let pid = wrapper.child.id();
         let switches = voluntary_switches(pid) - before;
         let rss = kilobytes("status", pid, "VmRSS:");
+        let anonymous = kilobytes("status", pid, "RssAnon:");
+        let file_backed = kilobytes("status", pid, "RssFile:");
         let pss = kilobytes("smaps_rollup", pid, "Pss:");
+        if wrapper.name == "guillotine static musl" {
+            targets.idle = Some((rss, anonymous, switches));
+        }
         table.push_str(&format!(
-            "| {} | {rss} | {pss} | {switches} |\n",
+            "| {} | {rss} | {anonymous} | {file_backed} | {pss} | {switches} |\n",
             wrapper.name
         ));
     }
@@ -454,7 +469,12 @@ fn main() {
         ),
     ] {
         match fs::metadata(&path) {
-            Ok(metadata) => table.push_str(&format!("| {name} | {} |\n", metadata.len())),
+            Ok(metadata) => {
+                if path == Path::new(STATIC) {
+                    targets.size = Some(metadata.len());
+                }
+                table.push_str(&format!("| {name} | {} |\n", metadata.len()));
+            }
             Err(_) => table.push_str(&format!("| {name} | not built |\n")),
         }
     }
@@ -464,7 +484,100 @@ fn main() {
             missing.join(", ")
         ));
     }
+    table.push_str(&targets.table());
     println!("{table}");
+}
+
+/// The static build's figures of this run, for the targets of issue 16 (None: not
+/// measured, because the static build or catatonit is missing).
+#[derive(Default)]
+struct Targets {
+    size: Option<u64>,
+    /// RSS kB, of which anonymous kB, voluntary context switches over the idle period.
+    idle: Option<(u64, u64, u64)>,
+    /// p50 over plain `true`, ms.
+    start: Option<f64>,
+    catatonit_start: Option<f64>,
+    /// p50, p99, floor p50, floor p99, ms.
+    latency: Option<(f64, f64, f64, f64)>,
+}
+
+impl Targets {
+    fn table(&self) -> String {
+        let mut rows = String::from(
+            "\n### Against the targets of issue 16 (static musl, the build pods get)\n\n| target | this run | verdict |\n|---|---|---|\n",
+        );
+        let mut row = |target: &str, measured: Option<(String, bool, String)>| {
+            let (value, verdict) = match measured {
+                Some((value, true, _)) => (value, "met".to_owned()),
+                Some((value, false, gap)) => (value, format!("missed by {gap}")),
+                None => ("not measured".to_owned(), "—".to_owned()),
+            };
+            rows.push_str(&format!("| {target} | {value} | {verdict} |\n"));
+        };
+        const MB: u64 = 1_000_000;
+        row(
+            "binary size ≤ 1.2 MB",
+            self.size.map(|size| {
+                let gap = size.saturating_sub(12 * MB / 10);
+                (format!("{size} B"), gap == 0, format!("{gap} B"))
+            }),
+        );
+        row(
+            "idle RSS ≤ 1 MB (1,000 kB)",
+            self.idle.map(|(rss, anonymous, _)| {
+                let gap = rss.saturating_sub(1000);
+                (
+                    format!("{rss} kB ({anonymous} kB anonymous)"),
+                    gap == 0,
+                    format!("{gap} kB"),
+                )
+            }),
+        );
+        row(
+            "start overhead ≤ catatonit's",
+            self.start
+                .zip(self.catatonit_start)
+                .map(|(own, catatonit)| {
+                    (
+                        format!("{own:+.3} ms (catatonit {catatonit:+.3} ms)"),
+                        own <= catatonit,
+                        format!("{:.3} ms", own - catatonit),
+                    )
+                }),
+        );
+        row(
+            "sentinel → stop signal p50 ≤ 1.5× floor p50",
+            self.latency.map(|(p50, _, floor, _)| {
+                (
+                    format!("{p50:.3} ms, floor {floor:.3} ms ({:.1}×)", p50 / floor),
+                    p50 <= 1.5 * floor,
+                    format!("{:.3} ms", p50 - 1.5 * floor),
+                )
+            }),
+        );
+        row(
+            "sentinel → stop signal p99 ≤ 2× floor p99",
+            self.latency.map(|(_, p99, _, floor)| {
+                (
+                    format!("{p99:.3} ms, floor {floor:.3} ms ({:.1}×)", p99 / floor),
+                    p99 <= 2.0 * floor,
+                    format!("{:.3} ms", p99 - 2.0 * floor),
+                )
+            }),
+        );
+        row(
+            "idle wake-ups: 0",
+            self.idle.map(|(_, _, switches)| {
+                (
+                    format!("{switches} in {} s", IDLE_PERIOD.as_secs()),
+                    switches == 0,
+                    format!("{switches}"),
+                )
+            }),
+        );
+        rows
+    }
 }
 
 fn start_idle(name: String, prefix: &[String]) -> Idle {
