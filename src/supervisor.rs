@@ -394,7 +394,28 @@ impl Supervisor {
             rescan: Rescan::starting(now),
             first_scan: true,
         };
-        vec![Action::ScanTree]
+        let mut actions = self.signal_the_childs_group();
+        actions.push(Action::ScanTree);
+        actions
+    }
+
+    /// The stop signal to the child's group at once, before `/proc` is read: the scan, whose
+    /// cost grows with every process the PID namespace shows (a few in a pod, hundreds on a
+    /// node), then adds only what lives outside the group. Only while the child is unreaped,
+    /// when the group's id is still the child's own.
+    fn signal_the_childs_group(&mut self) -> Vec<Action> {
+        if self.child_end.is_some() {
+            return vec![];
+        }
+        let targets = stop_targets(
+            &[],
+            self.roots,
+            Reach::GroupAndOrphans,
+            &mut self.signalled,
+            true,
+        );
+        let cause = self.cause.unwrap_or(Cause::ChildEnded);
+        self.stop_signal(targets, Why::Stop(cause))
     }
 
     fn kill(&mut self, now: Instant) -> Vec<Action> {
@@ -455,7 +476,6 @@ impl Supervisor {
                 actions.push(Action::WarnLeftBehind(left));
             }
         }
-        let signal = self.policy.stop_signal;
         let targets = stop_targets(
             tree,
             self.roots,
@@ -463,20 +483,28 @@ impl Supervisor {
             &mut self.signalled,
             self.child_end.is_none(),
         );
-        if targets.is_empty() {
-            return actions;
-        }
         let why = if first {
             Why::Stop(cause)
         } else {
             Why::LateArrivals
         };
+        actions.extend(self.stop_signal(targets, why));
+        actions
+    }
+
+    /// The stop signal to `targets`, then SIGCONT so that a stopped process can act on it
+    /// (none when the stop signal is SIGKILL or SIGCONT itself).
+    fn stop_signal(&mut self, targets: Vec<Target>, why: Why) -> Vec<Action> {
+        if targets.is_empty() {
+            return vec![];
+        }
+        let signal = self.policy.stop_signal;
         self.record(signal);
-        actions.push(Action::Signal {
+        let mut actions = vec![Action::Signal {
             signal,
             targets: targets.clone(),
             why,
-        });
+        }];
         if signal != Signal::SIGKILL && signal != Signal::SIGCONT {
             actions.push(Action::Signal {
                 signal: Signal::SIGCONT,
@@ -694,12 +722,10 @@ mod tests {
     fn sentinel_runs_the_stop_sequence_followed_by_cont_then_exits_zero() {
         let start = Instant::now();
         let mut supervisor = supervisor(POLICY);
+        // The child's group gets the stop signal before /proc is read (the scan's cost
+        // grows with every process in sight); the scan then finds nothing more to reach.
         assert_eq!(
             supervisor.on_event(Event::SentinelAppeared, start),
-            vec![Action::ScanTree]
-        );
-        assert_eq!(
-            supervisor.on_event(Event::Scanned(just_the_child()), start),
             vec![
                 Action::Signal {
                     signal: TERM,
@@ -710,8 +736,13 @@ mod tests {
                     signal: Signal::SIGCONT,
                     targets: group(),
                     why: Why::Continue
-                }
+                },
+                Action::ScanTree
             ]
+        );
+        assert_eq!(
+            supervisor.on_event(Event::Scanned(just_the_child()), start),
+            vec![]
         );
         // The child dies of our TERM: 143 from the child, 0 from us.
         let actions = child_ends(&mut supervisor, ChildEnd::Signaled(15), start);
