@@ -67,13 +67,15 @@ fn child_starts_with_no_blocked_or_ignored_signal() {
     // async-signal-safe functions (sigprocmask, signal) on stack values.
     unsafe {
         command.pre_exec(|| {
-            // Give guillotine a blocked and two ignored signals, as a careless parent might.
+            // Give guillotine a blocked and three ignored signals, as a careless parent might.
             let mut blocked: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut blocked);
             libc::sigaddset(&mut blocked, libc::SIGUSR1);
             libc::sigprocmask(libc::SIG_BLOCK, &blocked, std::ptr::null_mut());
             libc::signal(libc::SIGHUP, libc::SIG_IGN);
             libc::signal(libc::SIGUSR2, libc::SIG_IGN);
+            // And a real-time one, which no handler of guillotine's ever covers.
+            libc::signal(libc::SIGRTMAX() - 1, libc::SIG_IGN);
             Ok(())
         });
     }
