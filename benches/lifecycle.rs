@@ -546,25 +546,22 @@ impl Targets {
                     )
                 }),
         );
+        let within = |value: f64, floor: f64, factor: f64| {
+            (
+                format!("{value:.3} ms, floor {floor:.3} ms ({:.1}×)", value / floor),
+                value <= factor * floor,
+                format!("{:.3} ms", value - factor * floor),
+            )
+        };
         row(
             "sentinel → stop signal p50 ≤ 1.5× floor p50",
-            self.latency.map(|(p50, _, floor, _)| {
-                (
-                    format!("{p50:.3} ms, floor {floor:.3} ms ({:.1}×)", p50 / floor),
-                    p50 <= 1.5 * floor,
-                    format!("{:.3} ms", p50 - 1.5 * floor),
-                )
-            }),
+            self.latency
+                .map(|(p50, _, floor, _)| within(p50, floor, 1.5)),
         );
         row(
             "sentinel → stop signal p99 ≤ 2× floor p99",
-            self.latency.map(|(_, p99, _, floor)| {
-                (
-                    format!("{p99:.3} ms, floor {floor:.3} ms ({:.1}×)", p99 / floor),
-                    p99 <= 2.0 * floor,
-                    format!("{:.3} ms", p99 - 2.0 * floor),
-                )
-            }),
+            self.latency
+                .map(|(_, p99, _, floor)| within(p99, floor, 2.0)),
         );
         row(
             "idle wake-ups: 0",
