@@ -488,11 +488,11 @@ def restarted(pod):
 
     postgres runs as the container's PID 1, in single-user mode (its query on stdin, its
     log on stderr, where it reports a clean start as a NOTICE, hence log_min_messages; it
-    writes a shutdown checkpoint at the end of its input): after a
-    SIGKILL, its data directory keeps a stale postmaster.pid, and a postgres that is not
-    PID 1 may find that PID alive in its fresh PID namespace (a supervisor's thread, a
-    readiness probe) and refuse to start. Seen under guillotine: "lock file
-    "postmaster.pid" already exists ... Is another postmaster (PID 7) running"."""
+    writes a shutdown checkpoint at the end of its input). PID 1, because after a SIGKILL
+    the data directory keeps a stale postmaster.pid, and a postgres that is not PID 1 may
+    find that PID alive in its fresh PID namespace (a supervisor's thread, a readiness
+    probe) and refuse to start. Seen under guillotine: "lock file "postmaster.pid" already
+    exists ... Is another postmaster (PID 7) running"."""
     result = podman("run", "--rm", "--interactive", "--network", "none", "--user", "999:999",
                     "--volume", f"{pod.claims()[0]}:/pgdata", "localhost/guillotine-pg:test",
                     "postgres", "--single", "-D", "/pgdata/cluster", "-c", "log_min_messages=notice", "postgres", check=False, timeout=60,
@@ -606,7 +606,7 @@ CASES = [
     ("PostgreSQL + pgbouncer Job fails on bad SQL", "postgres-fails.yaml", postgres_fails),
     ("PostgreSQL + pgbouncer: psql SIGKILLed mid-query, both sidecars stop", "postgres-main-killed.yaml", postgres_main_killed),
     ("PostgreSQL + pgbouncer pod deleted mid-query (--on-term stop): clean, no crash recovery on restart", "postgres-pod-deleted.yaml", postgres_pod_deleted),
-    ("control: the same pod, postgres' TERM forwarded: SIGKILL at the grace, crash recovery", "postgres-pod-deleted-control.yaml",
+    ("control: the same pod, its database under guillotine's defaults (TERM forwarded): SIGKILL at the grace, crash recovery", "postgres-pod-deleted-control.yaml",
      postgres_pod_deleted_control),
     ("PostgreSQL + pgbouncer plain Job wired by kubectl-guillotine inject succeeds", "postgres-plain.yaml", postgres_injected),
 ]
