@@ -1,6 +1,7 @@
 """Plays each e2e scenario with `podman kube play`, waits with a hard deadline, reads every
 container's exit code, asserts, and tears everything down (volumes included, so a stale
-sentinel never leaks into the next scenario). A Job or CronJob is played as its pod
+sentinel never leaks into the next scenario; a persistentVolumeClaim's named volume too,
+before the play and after the scenario). A Job or CronJob is played as its pod
 template, as the Job controller would create it. One line per scenario, then
 'N passed, N failed'.
 
@@ -25,8 +26,8 @@ SCENARIOS = Path("examples/kubernetes/e2e")
 ABANDONED = "the main container ended without writing the sentinel"
 
 
-def podman(*args, check=True, timeout=120):
-    result = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout)
+def podman(*args, check=True, timeout=120, stdin=None):
+    result = subprocess.run(["podman", *args], capture_output=True, text=True, timeout=timeout, input=stdin)
     if check and result.returncode != 0:
         raise RuntimeError(f"podman {' '.join(args)}: {result.stderr.strip()}")
     return result
@@ -66,9 +67,16 @@ class Pod:
     def container(self, name):
         return f"{self.name}-{name}"
 
+    def claims(self):
+        """The names of the pod's persistentVolumeClaims: podman kube play makes each a
+        named volume of that name, which outlives the pod."""
+        return [v["persistentVolumeClaim"]["claimName"] for v in self.pod["spec"].get("volumes", []) if "persistentVolumeClaim" in v]
+
     def tear_down(self):
         podman("kube", "down", self.played.name, check=False)
         podman("pod", "rm", "--force", "--ignore", self.name, check=False)
+        for claim in self.claims():
+            podman("volume", "rm", "--force", claim, check=False)
         podman("volume", "prune", "--force", check=False)
 
     def play(self):
@@ -438,6 +446,132 @@ def postgres_main_killed(pod):
     return {**codes, "abandoned seen": "/".join(seen.values()) + " after the kill"}
 
 
+# postgres' start-up lines after a stop that wrote no shutdown checkpoint (SIGKILL, a
+# crash), when the next start replays the WAL: "database system was interrupted; last known
+# up at" after a SIGKILL while it ran, "database system shutdown was interrupted; …" after
+# one during its shutdown, then both of the others.
+CRASH_RECOVERY = ("was interrupted", "not properly shut down", "automatic recovery in progress")
+
+
+def deleted_mid_query(pod):
+    """Plays the PostgreSQL pod with its cluster on a claim, waits until psql's pg_sleep runs
+    (its rows committed before it) and deletes the pod as the kubelet does: `podman pod stop
+    --time GRACE`, GRACE the manifest's terminationGracePeriodSeconds (TERM to every
+    container at once, SIGKILL after GRACE). Sets pod.stopped_at (wall clock, just before
+    the stop) and returns the exit codes, how long the stop took and GRACE."""
+    PostgresImage.require()
+    expect(len(pod.claims()) == 1, f"the pod has claims {pod.claims()}, not the one of its cluster")
+    pod.play()
+    pod.wait_for_log("database", "statement: SELECT pg_sleep(600)", deadline=30)
+    grace = pod.pod["spec"]["terminationGracePeriodSeconds"]
+    pod.stopped_at = time.time()
+    began = time.monotonic()
+    podman("pod", "stop", "--time", str(grace), pod.name, timeout=grace + 30)
+    return pod.exit_codes(), time.monotonic() - began, grace
+
+
+def finished_at(pod, container):
+    """When CONTAINER ended (wall clock, seconds)."""
+    return int(podman("inspect", pod.container(container), "--format", "{{.State.FinishedAt.UnixNano}}").stdout) / 1e9
+
+
+def postgres_logged_at(logs, message):
+    """When postgres first logged MESSAGE (its own UTC timestamps), or None."""
+    found = re.search(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+) UTC \[\d+\] \w+: +" + re.escape(message), logs, re.M)
+    return datetime.strptime(found.group(1), "%Y-%m-%d %H:%M:%S.%f").replace(tzinfo=timezone.utc).timestamp() if found else None
+
+
+def restarted(pod):
+    """postgres started again on the deleted pod's claim, in a container of its own, and
+    asked for the rows psql committed. Returns its output, log included. The deleted pod's
+    stopped containers still hold the volume, so no prune can take it meanwhile.
+
+    postgres runs as the container's PID 1, in single-user mode (its query on stdin, its
+    log on stderr, where it reports a clean start as a NOTICE, hence log_min_messages; it
+    writes a shutdown checkpoint at the end of its input). PID 1, because after a SIGKILL
+    the data directory keeps a stale postmaster.pid, and a postgres that is not PID 1 may
+    find that PID alive in its fresh PID namespace (a supervisor's thread, a readiness
+    probe) and refuse to start. Seen under guillotine: "lock file "postmaster.pid" already
+    exists ... Is another postmaster (PID 7) running"."""
+    result = podman("run", "--rm", "--interactive", "--network", "none", "--user", "999:999",
+                    "--volume", f"{pod.claims()[0]}:/pgdata", "localhost/guillotine-pg:test",
+                    "postgres", "--single", "-D", "/pgdata/cluster", "-c", "log_min_messages=notice", "postgres", check=False, timeout=60,
+                    stdin="SELECT 'rows: ' || string_agg(word, ',' ORDER BY n) FROM job_rows\n")
+    output = result.stdout + result.stderr
+    expect(result.returncode == 0, f"the restarted postgres exited {result.returncode}: {output}")
+    expect('"rows: one,two,three"' in output, f"the committed rows were not read back after the restart: {output}")
+    return output
+
+
+def postgres_pod_deleted(pod):
+    """The pod deleted while psql sleeps in a query (psql ignores TERM: it ends only when its
+    database goes). Both sidecars run their own stop sequence on TERM (--on-term stop):
+    postgres gets INT, its fast shutdown, and exits 0 itself; every container ends within
+    seconds, nothing SIGKILLed. Then postgres on the same claim starts without crash
+    recovery and the rows are there."""
+    codes, took, grace = deleted_mid_query(pod)
+    database, pgbouncer = pod.logs("database"), pod.logs("pgbouncer")
+    # The sentinel comes only after postgres ended psql's backend, which only the database
+    # container's own TERM can start: its cause is always 'terminated'. pgbouncer's TERM may
+    # come after the sentinel (the containers are signalled in parallel): then its cause is
+    # the sentinel, status 0.
+    pgbouncer_cause = re.search(r'exiting status=\d+ cause="([a-z-]+)"', pgbouncer)
+    pgbouncer_cause = pgbouncer_cause.group(1) if pgbouncer_cause else None
+    expect(pgbouncer_cause in ("terminated", "sentinel"), f"pgbouncer did not stop on its TERM or the sentinel: {pgbouncer}")
+    expected = {"database": 143, "pgbouncer": 143 if pgbouncer_cause == "terminated" else 0, "main": 2}
+    expect(codes == expected, f"exit codes {codes}, expected {expected} (pgbouncer's cause: {pgbouncer_cause})")
+    expect(took < 10, f"podman pod stop took {took:.1f}s of its {grace}s: a container waited for the SIGKILL")
+    for container in pod.containers:
+        logs = pod.logs(container)
+        expect("the grace period ran out" not in logs and 'signal="KILL"' not in logs, f"{container}: guillotine needed SIGKILL: {logs}")
+    expect('stopping signal="INT" cause="terminated"' in database, f"postgres' guillotine did not stop it on its own TERM: {database}")
+    expect('stopping signal="INT"' in pgbouncer, f"pgbouncer was not stopped by INT, its safe shutdown: {pgbouncer}")
+    expect("received fast shutdown request" in database, f"postgres was not stopped by INT's fast shutdown: {database}")
+    expect("received smart shutdown request" not in database, f"postgres got TERM, its smart shutdown: {database}")
+    expect("database system is shut down" in database, f"postgres did not shut down cleanly: {database}")
+    expect(re.search(r"child exited pid=\d+ code=0$", database, re.M), f"postgres itself did not exit 0: {database}")
+    sentinel = pod.volume_file("lifecycle", "done")
+    expect(sentinel.strip() == "2", f"the sentinel holds {sentinel!r}, expected psql's 2 (its server went away)")
+
+    checkpoint = postgres_logged_at(database, "checkpoint starting: shutdown")
+    shut_down = postgres_logged_at(database, "database system is shut down")
+    restart = restarted(pod)
+    # The clean state the restart finds is this shutdown's (postgres prints the control
+    # file's time, to the second), not the one initdb left.
+    clean = re.search(r"database system was shut down at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC", restart)
+    expect(clean, f"the restarted postgres did not find a clean shutdown: {restart}")
+    at = datetime.strptime(clean.group(1), "%Y-%m-%d %H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    expect(checkpoint and int(checkpoint) <= at <= shut_down,
+           f"the restart found a shutdown at {clean.group(1)}, not the deleted pod's ({checkpoint} to {shut_down}): {restart}")
+    recovered = [line for line in CRASH_RECOVERY if line in restart]
+    expect(not recovered, f"the restarted postgres ran crash recovery ({recovered}): {restart}")
+    return {**codes, "pgbouncer's cause": pgbouncer_cause, "sentinel": sentinel.strip(), "pod stop": f"{took:.1f}s of {grace}s",
+            "restart": "clean, rows read back"}
+
+
+def postgres_pod_deleted_control(pod):
+    """The same pod with the database container under guillotine's defaults (TERM forwarded,
+    TERM as the stop signal): postgres' smart shutdown waits for pgbouncer's connection,
+    pgbouncer for the query, psql for its answer: no container ends before the SIGKILL at
+    the grace. postgres, killed, wrote no shutdown checkpoint: the next start runs crash
+    recovery (the rows come back from the WAL)."""
+    codes, took, grace = deleted_mid_query(pod)
+    ended = {container: round(finished_at(pod, container) - pod.stopped_at, 1) for container in pod.containers}
+    expect(all(at >= grace for at in ended.values()),
+           f"containers ended {ended} seconds after the stop began, before its {grace}s grace: the control is broken")
+    # Once one container is SIGKILLed the others may end of it first (psql 2 when its server
+    # goes, pgbouncer 143 when its query does); postgres can only be killed.
+    expect(codes["database"] == 137, f"exit codes {codes}, expected SIGKILL's 137 from the database")
+    database = pod.logs("database")
+    expect('forwarding signal signal="TERM"' in database, f"postgres' guillotine did not forward TERM: {database}")
+    expect("received smart shutdown request" in database, f"postgres did not get TERM's smart shutdown: {database}")
+    expect("received fast shutdown request" not in database, f"postgres got a fast shutdown: the control is broken: {database}")
+    restart = restarted(pod)
+    recovered = [line for line in CRASH_RECOVERY if line in restart]
+    expect(len(recovered) == len(CRASH_RECOVERY), f"the restarted postgres did not run crash recovery (saw {recovered}): {restart}")
+    return {**codes, "pod stop": f"{took:.1f}s of {grace}s", "restart": "crash recovery, rows read back"}
+
+
 def postgres_injected(pod):
     """The plain PostgreSQL Job wired by kubectl-guillotine inject: as postgres_succeeds."""
     pod.inject("--stop-signal", "INT", "--grace", "10s", "--wait-timeout", "30s",
@@ -466,14 +600,14 @@ CASES = [
     ("main SIGKILLed: its dead-man's lock stops the sidecar", "main-killed.yaml", main_killed),
     ("a chain of three stops in order", "chain.yaml", chain),
     ("a chain's middle link SIGKILLed: the last stops at once", "chain-link-killed.yaml", chain_link_killed),
-    # The PostgreSQL family: the image step first. Issue 17 point 5 (the pod deleted mid-run:
-    # `podman pod stop --time N`, the sidecars' --on-term stop sequences, postgres' fast
-    # shutdown, then a second postgres on the same pgdata volume must start without crash
-    # recovery) waits for --on-term stop, not built yet.
+    # The PostgreSQL family: the image step first.
     ("PostgreSQL image from Debian packages", IMAGE_STEP, postgres_image),
     ("PostgreSQL + pgbouncer Job succeeds", "postgres-succeeds.yaml", postgres_succeeds),
     ("PostgreSQL + pgbouncer Job fails on bad SQL", "postgres-fails.yaml", postgres_fails),
     ("PostgreSQL + pgbouncer: psql SIGKILLed mid-query, both sidecars stop", "postgres-main-killed.yaml", postgres_main_killed),
+    ("PostgreSQL + pgbouncer pod deleted mid-query (--on-term stop): clean, no crash recovery on restart", "postgres-pod-deleted.yaml", postgres_pod_deleted),
+    ("control: the same pod, its database under guillotine's defaults (TERM forwarded): SIGKILL at the grace, crash recovery", "postgres-pod-deleted-control.yaml",
+     postgres_pod_deleted_control),
     ("PostgreSQL + pgbouncer plain Job wired by kubectl-guillotine inject succeeds", "postgres-plain.yaml", postgres_injected),
 ]
 
