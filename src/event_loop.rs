@@ -584,6 +584,9 @@ fn carry_out(action: Action, child: Pid, config: &Config, quit_calls: &mut QuitC
             signal = signal_name(signal),
             "not forwarding: the child has ended and what it left is being stopped"
         ),
+        Action::StopUnderWay => {
+            tracing::info!("SIGTERM: a stop sequence is under way already; it goes on")
+        }
         Action::Signal {
             signal,
             targets,

@@ -83,9 +83,11 @@ pub enum Action {
     /// child is unreaped: then its group id cannot name anyone else.
     Forward(Signal),
     /// A signal that goes nowhere: it arrived after the child was reaped (its group id may
-    /// be reused, and what is left is being stopped already), or it is a SIGTERM under
-    /// `--on-term stop` while the stop runs already.
+    /// be reused, and what is left is being stopped already).
     NotForwarded(Signal),
+    /// A SIGTERM under `--on-term stop` while a stop is under way (or scheduled): the
+    /// stop goes on as it is.
+    StopUnderWay,
     /// SIGTERM under `--on-term stop --term-delay`: the stop waits for the main side, this
     /// long at most.
     DelayStop(Duration),
@@ -324,7 +326,7 @@ impl Supervisor {
             return vec![];
         };
         if self.phase != Phase::Running {
-            return vec![Action::NotForwarded(Signal::SIGTERM)];
+            return vec![Action::StopUnderWay];
         }
         if delay.is_zero() {
             self.cause = Some(Cause::Terminated);
@@ -1309,10 +1311,10 @@ mod tests {
             vec![Action::PostQuitUrls],
             "TERM is not forwarded: the quit URLs come first"
         );
-        // A second TERM changes nothing.
+        // A second TERM changes nothing (and says so: the child still runs).
         assert_eq!(
             supervisor.on_event(Event::SignalReceived(TERM), start),
-            vec![Action::NotForwarded(TERM)]
+            vec![Action::StopUnderWay]
         );
         assert_eq!(supervisor.deadline(), Some(start + POLICY.grace));
         // Other signals are still forwarded.
