@@ -6,10 +6,9 @@ use guillotine::{cli, dispatch, sys, timeout};
 use std::process::ExitCode;
 
 /// dlmalloc, not the C library's allocator: musl's (the static build's) maps and unmaps
-/// small blocks as start-up allocates and frees them (46 mmap + 32 munmap before the
-/// child runs); dlmalloc takes memory in 64 KiB pieces and keeps it. Measured with
-/// `perf stat` on the static build (BENCHMARKS.md): 27 fewer page faults and 0.47 ms less
-/// CPU per start. Its lock is a plain mutex: nothing may allocate between fork and exec,
+/// small blocks as start-up allocates and frees them (46 mmap + 32 munmap per start);
+/// dlmalloc takes memory in 64 KiB pieces and keeps it: 35 page faults fewer per start
+/// (BENCHMARKS.md, "The cuts of issue 16"). Its lock is a plain mutex: nothing may allocate between fork and exec,
 /// and nothing does (`sys::spawn` only makes system calls there).
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
