@@ -8,8 +8,9 @@ use std::process::ExitCode;
 /// dlmalloc, not the C library's allocator: musl's (the static build's) maps and unmaps
 /// small blocks as start-up allocates and frees them (46 mmap + 32 munmap per start);
 /// dlmalloc takes memory in 64 KiB pieces and keeps it: 35 page faults fewer per start
-/// (BENCHMARKS.md, "The cuts of issue 16"). Its lock is a plain mutex: nothing may allocate between fork and exec,
-/// and nothing does (`sys::spawn` only makes system calls there).
+/// (BENCHMARKS.md, "The cuts of issue 16"). Its lock is a plain mutex: nothing may
+/// allocate in a child between its clone and its exec, and nothing does (`sys::spawn`'s
+/// posix_spawn child and pre-exec closure make only system calls).
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
