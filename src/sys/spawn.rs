@@ -27,6 +27,17 @@ pub enum SpawnError {
 }
 
 impl SpawnError {
+    /// Why `program` could not start, by the errno of the failure: not found (127),
+    /// or found but not runnable (126).
+    fn new(program: &OsStr, source: io::Error) -> SpawnError {
+        let program = program.to_string_lossy().into_owned();
+        match source.raw_os_error() {
+            Some(libc::ENOENT) => SpawnError::NotFound { program },
+            Some(libc::EACCES) => SpawnError::NotExecutable { program },
+            _ => SpawnError::CannotRun { program, source },
+        }
+    }
+
     /// The system's words for the failure, as strerror(3) gives them: "No such file or
     /// directory", "Permission denied".
     pub fn os_reason(&self) -> String {
@@ -90,17 +101,6 @@ enum Streams {
     Inherited,
     /// Both on /dev/null.
     ProbeNull,
-}
-
-impl SpawnError {
-    fn new(program: &OsStr, source: io::Error) -> SpawnError {
-        let program = program.to_string_lossy().into_owned();
-        match source.raw_os_error() {
-            Some(libc::ENOENT) => SpawnError::NotFound { program },
-            Some(libc::EACCES) => SpawnError::NotExecutable { program },
-            _ => SpawnError::CannotRun { program, source },
-        }
-    }
 }
 
 unsafe extern "C" {
@@ -314,7 +314,7 @@ fn fork_taking_the_terminal(command: &CommandLine) -> Result<Pid, SpawnError> {
     unsafe {
         builder.pre_exec(|| {
             super::terminal::take_foreground_in_child();
-            reset_signal_state(1..=LAST_SIGNAL);
+            reset_every_signal();
             Ok(())
         });
     }
@@ -328,18 +328,18 @@ fn fork_taking_the_terminal(command: &CommandLine) -> Result<Pid, SpawnError> {
 /// The highest signal number on Linux (_NSIG - 1 on x86_64 and arm64).
 const LAST_SIGNAL: libc::c_long = 64;
 
-/// Gives these signals their default disposition and unblocks every signal, so the child
+/// Gives every signal its default disposition and unblocks them all, so the child
 /// does not inherit what guillotine ignores, handles or blocks. (Handled signals are reset by exec
 /// anyway; ignored ones and the mask are not: see execve(2).)
 ///
 /// The raw rt_sigaction syscall is used because glibc's sigaction refuses signals 32 and 33
 /// (reserved for its threads), and an ignored signal 32 is inherited by the child all the
 /// same.
-fn reset_signal_state(signals: impl IntoIterator<Item = libc::c_long>) {
+fn reset_every_signal() {
     // The kernel's struct sigaction is handler, flags, restorer, mask (4 words on x86_64 and
     // arm64); all zero means SIG_DFL, no flags, empty mask, whatever the field order.
     let default_action = [0u64; 4];
-    for signal in signals {
+    for signal in 1..=LAST_SIGNAL {
         if signal == libc::SIGKILL as libc::c_long || signal == libc::SIGSTOP as libc::c_long {
             continue;
         }
